@@ -1,0 +1,224 @@
+"""Config: config.toml read with tomllib, every key checked against one table.
+
+KEYS is the one table of settings: section, name, type, default, unit/range and
+check. An unknown section or key, a wrong type or a value out of range is a
+ConfigError of one line naming the file and key, e.g.
+`config.toml: [clock] bpm must be > 0, got -120`. Command-line flags override
+keys and are checked the same way, named by their flag.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from jazzd.errors import ChordSymbolError, ConfigError
+
+
+def _range(lo=None, hi=None, lo_open=False):
+    def check(v):
+        if lo is not None and (v <= lo if lo_open else v < lo):
+            return f"must be {'>' if lo_open else '>='} {lo}"
+        if hi is not None and v > hi:
+            return f"must be <= {hi}"
+        return None
+
+    return check
+
+
+def _choice(*options):
+    def check(v):
+        return None if v in options else f"must be one of {', '.join(repr(o) for o in options)}"
+
+    return check
+
+
+def _nonempty(v):
+    return None if v.strip() else "must not be empty"
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting: where it lives, its type and default, and how it is checked."""
+
+    section: str
+    name: str
+    type: type
+    default: Any
+    doc: str
+    check: Callable[[Any], str | None] | None = None
+    optional: bool = False  # may be absent (value None)
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.section}.{self.name}"
+
+
+KEYS: tuple[Key, ...] = (
+    Key("model", "path", str, "models/default", "model directory (relative to this file)", _nonempty),
+    Key("improviser", "temperature", float, 1.0, "sampling temperature; 0 = argmax (the course), 1 = the model's own distribution", _range(0.0, 5.0)),
+    Key("improviser", "seed", int, None, "seed for a reproducible solo; absent = a new solo every run", _range(0), optional=True),
+    Key("clock", "bpm", float, 120.0, "tempo in beats (quarter notes) per minute", _range(0, 400, lo_open=True)),
+    Key("harmony", "progression", str, "| Dm7 | G7 | Cmaj7 | Cmaj7 |", "lead sheet, looped", _nonempty),
+    Key("harmony", "beats_per_bar", int, 4, "beats per bar", _range(1, 16)),
+    Key("melody", "channel", int, 1, "MIDI channel of the solo, 1..16", _range(1, 16)),
+    Key("melody", "program", int, 26, "General MIDI program sent at start, 0..127 (26 = jazz guitar); -1 sends none", _range(-1, 127)),
+    Key("melody", "low", int, 52, "lowest MIDI note number of the solo (52 = E3)", _range(0, 127)),
+    Key("melody", "high", int, 81, "highest MIDI note number of the solo (81 = A5)", _range(0, 127)),
+    Key("melody", "velocity", int, 90, "MIDI velocity of the solo's notes", _range(1, 127)),
+    Key("comp", "enabled", bool, True, "play the chords on a second channel", None),
+    Key("comp", "channel", int, 2, "MIDI channel of the chords, 1..16", _range(1, 16)),
+    Key("comp", "program", int, 0, "General MIDI program of the chords (0 = piano); -1 sends none", _range(-1, 127)),
+    Key("comp", "velocity", int, 60, "MIDI velocity of the chords", _range(1, 127)),
+    Key("midi", "output", str, "auto", "auto | virtual | FILE.mid | name of an existing output port", _nonempty),
+    Key("midi", "backend", str, "auto", "auto | alsa | jack | coremidi", _choice("auto", "alsa", "jack", "coremidi")),
+    Key("midi", "client_name", str, "jazzd", "MIDI client name of the virtual port", _nonempty),
+    Key("midi", "output_port", str, "jazzd out", "name of the virtual output port", _nonempty),
+    Key("midi", "fallback_file", str, "jazzd-live.mid", "file that output = auto records to where no MIDI system runs", _nonempty),
+    Key("scheduler", "lookahead_beats", float, 1.0, "how far ahead of the playhead values are generated, beats", _range(0.25, 16)),
+    Key("log", "level", str, "info", "debug | info | warning | error", _choice("debug", "info", "warning", "error")),
+    Key("train", "corpus", str, "data/metheny_solo.toml", "corpus jazzd train reads without arguments: a manifest or MIDI file", _nonempty),
+    Key("train", "epochs", int, 100, "training epochs (the course: 100)", _range(1, 100000)),
+    Key("train", "n_a", int, 64, "LSTM units (the course: 64)", _range(1, 4096)),
+    Key("train", "Tx", int, 30, "training window length in values (the course: 30)", _range(2, 10000)),
+    Key("train", "seed", int, 0, "seed for repeatable training", _range(0)),
+    Key("generate", "values", int, 50, "values jazzd generate writes without --bars (the course: 50)", _range(1, 100000)),
+    Key("generate", "output", str, "my_music.mid", "file jazzd generate writes without -o", _nonempty),
+)
+KEY_BY_DOTTED = {k.dotted: k for k in KEYS}
+SECTIONS = tuple(dict.fromkeys(k.section for k in KEYS))
+
+
+def _check_value(key: Key, value, where: str):
+    """Type-check and range-check one value; returns it converted (int -> float)."""
+    if value is None and key.optional:
+        return None
+    expected = key.type
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if expected is int and isinstance(value, bool) or not isinstance(value, expected):
+        names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+        raise ConfigError(f"{where} must be {names[expected]}, got {value!r}")
+    if key.check is not None:
+        problem = key.check(value)
+        if problem:
+            raise ConfigError(f"{where} {problem}, got {value!r}")
+    return value
+
+
+class Config:
+    """Checked settings, read as config["clock.bpm"].
+
+    Args:
+        values: "section.name" -> value, for every key in KEYS.
+        path: the file they came from, or None for the defaults.
+    """
+
+    def __init__(self, values: dict, path: Path | None = None):
+        self.values = values
+        self.path = path
+
+    def __getitem__(self, dotted: str):
+        return self.values[dotted]
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths in the file are read from (cwd for the defaults)."""
+        return self.path.parent if self.path else Path.cwd()
+
+    def where(self, dotted: str) -> str:
+        section, name = dotted.split(".")
+        return f"{self.path or 'defaults'}: [{section}] {name}"
+
+    def path_of(self, dotted: str) -> Path:
+        """A path-valued key resolved against base_dir."""
+        return self.base_dir / self.values[dotted]
+
+    def override(self, flag_values: dict[str, tuple[str, Any]]) -> "Config":
+        """A copy with command-line values set.
+
+        Args:
+            flag_values: "section.name" -> (flag as typed, value); None values are skipped.
+        Raises:
+            ConfigError: naming the flag, if a value is of the wrong type or out of range.
+        """
+        values = dict(self.values)
+        for dotted, (flag, value) in flag_values.items():
+            if value is None:
+                continue
+            values[dotted] = _check_value(KEY_BY_DOTTED[dotted], value, flag)
+        config = Config(values, self.path)
+        config.check_together()
+        return config
+
+    def check_together(self) -> None:
+        """Checks across keys: the pitch range and the two channels.
+
+        Raises:
+            ConfigError: naming the keys at fault.
+        """
+        low, high = self["melody.low"], self["melody.high"]
+        if high - low < 11:
+            raise ConfigError(f"{self.where('melody.high')} must be at least an octave above [melody] low "
+                              f"({low}), got {high}")
+        if self["comp.enabled"] and self["comp.channel"] == self["melody.channel"]:
+            raise ConfigError(f"{self.where('comp.channel')} must differ from [melody] channel "
+                              f"({self['melody.channel']}) while comping is enabled")
+
+    def progression(self):
+        """The [harmony] progression as a jazzd.harmony.Progression.
+
+        Raises:
+            ConfigError: naming the key, for an unknown chord symbol or a malformed lead sheet.
+        """
+        from jazzd.harmony import Progression
+
+        try:
+            return Progression(self["harmony.progression"], self["harmony.beats_per_bar"])
+        except (ChordSymbolError, ValueError) as err:
+            raise ConfigError(f"{self.where('harmony.progression')}: {err}") from None
+
+
+def defaults() -> Config:
+    """Every key at its default."""
+    return Config({k.dotted: k.default for k in KEYS})
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and check a config file.
+
+    Args:
+        path: a TOML file with the sections and keys of KEYS; absent keys take
+            their defaults.
+    Returns:
+        A Config.
+    Raises:
+        ConfigError: if the file is missing or not TOML, or a section, key or
+            value is wrong; the one-line message names the file and the key.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read config ({err})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    values = {k.dotted: k.default for k in KEYS}
+    for section, table in data.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{path}: unknown section [{section}] (expected one of {', '.join(SECTIONS)})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: {section} must be a [{section}] table, got {table!r}")
+        for name, value in table.items():
+            key = KEY_BY_DOTTED.get(f"{section}.{name}")
+            if key is None:
+                known = ", ".join(k.name for k in KEYS if k.section == section)
+                raise ConfigError(f"{path}: unknown key [{section}] {name} (expected one of {known})")
+            values[key.dotted] = _check_value(key, value, f"{path}: [{section}] {name}")
+    config = Config(values, path)
+    config.check_together()
+    return config

@@ -1,0 +1,370 @@
+"""Corpus: MIDI files -> measures of melody notes and chords -> grammar values.
+
+The default corpus is the course's: Pat Metheny's "And Then I Knew", melody =
+the guitar part (part 5), chords = the piano part (part 0), the solo at offsets
+476-548 quarter notes (data/metheny_solo.toml). A corpus source is either a MIDI
+file or a *manifest*, a small TOML file naming the MIDI file and its selection.
+
+Parsing with music21 takes seconds, so each file's extracted measures and values
+are cached as JSON under the cache directory (JAZZD_CACHE_DIR, else
+$XDG_CACHE_HOME/jazzd, else ~/.cache/jazzd), keyed by the file's SHA-256, the
+selection and CACHE_VERSION.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from jazzd.errors import CorpusError, GrammarError
+from jazzd.grammar import MelodyNote, parse_measure
+from jazzd.harmony import chord_from_pitches
+
+log = logging.getLogger(__name__)
+
+# Bump when extraction or the grammar changes, so old cache entries are not reused.
+CACHE_VERSION = 1
+MIN_NOTE_BEATS = 0.25  # course: a melody note of quarterLength 0 becomes 0.25
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """Which part of a MIDI file is the corpus.
+
+    Args:
+        path: the MIDI file.
+        melody: the melody part, as a music21 part index or a (case-insensitive)
+            part or instrument name.
+        chords: the chord part, the same way.
+        start: first beat (quarter-note offset) of the selection, or None for the start.
+        end: end beat of the selection (exclusive), or None for the end.
+        quantize: let music21 quantize onsets to 1/4 and 1/3 beats (its default).
+    """
+
+    path: Path
+    melody: int | str = 0
+    chords: int | str = 1
+    start: float | None = None
+    end: float | None = None
+    quantize: bool = True
+
+    def key(self) -> dict:
+        """The selection as JSON-able data (without the path)."""
+        data = asdict(self)
+        del data["path"]
+        return data
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One bar of the corpus.
+
+    Args:
+        number: bar number in the file (music21's measure number).
+        offset: start of the bar, beats from the start of the file.
+        length: bar length in beats.
+        notes: the melody, monophonic, as MelodyNotes (rests have pitch None).
+        chords: (offset in beats, MIDI note numbers) per chord change; the first
+            is at the bar's start.
+        values: the grammar values of the bar, as strings.
+    """
+
+    number: int
+    offset: float
+    length: float
+    notes: tuple[MelodyNote, ...]
+    chords: tuple[tuple[float, tuple[int, ...]], ...]
+    values: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Piece:
+    """The measures one corpus source gave, with where they came from."""
+
+    spec: CorpusSpec
+    sha256: str
+    measures: tuple[Measure, ...]
+
+    @property
+    def n_values(self) -> int:
+        return sum(len(m.values) for m in self.measures)
+
+    def runs(self) -> list[list[Measure]]:
+        """Split the measures into runs of consecutive bar numbers."""
+        runs: list[list[Measure]] = []
+        for m in self.measures:
+            if runs and runs[-1][-1].number + 1 == m.number:
+                runs[-1].append(m)
+            else:
+                runs.append([m])
+        return runs
+
+
+def cache_dir() -> Path:
+    """Where parsed corpora are cached (JAZZD_CACHE_DIR, XDG_CACHE_HOME/jazzd or ~/.cache/jazzd)."""
+    if os.environ.get("JAZZD_CACHE_DIR"):
+        return Path(os.environ["JAZZD_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "jazzd"
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, as hex."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_manifest(path: Path) -> CorpusSpec:
+    """Read a corpus manifest (TOML: file, melody, chords, start, end, quantize).
+
+    Paths in the manifest are relative to the manifest's folder.
+    Raises:
+        CorpusError: for a missing or unreadable manifest or an unknown key.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise CorpusError(f"{path}: no such corpus manifest") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise CorpusError(f"{path}: not a readable TOML manifest ({err})") from None
+    known = {"file", "melody", "chords", "start", "end", "quantize", "description"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise CorpusError(f"{path}: unknown key {unknown[0]!r} (expected one of {', '.join(sorted(known))})")
+    if "file" not in data:
+        raise CorpusError(f"{path}: the manifest needs a 'file' key naming the MIDI file")
+    return CorpusSpec(
+        path=(path.parent / data["file"]).resolve(),
+        melody=data.get("melody", 0),
+        chords=data.get("chords", 1),
+        start=data.get("start"),
+        end=data.get("end"),
+        quantize=data.get("quantize", True),
+    )
+
+
+def spec_for(source: Path, **overrides) -> CorpusSpec:
+    """A CorpusSpec for a source path: a manifest (.toml) or a MIDI file.
+
+    Args:
+        source: a .toml manifest or a MIDI file.
+        overrides: CorpusSpec fields to set (None values are ignored).
+    """
+    source = Path(source)
+    spec = read_manifest(source) if source.suffix == ".toml" else CorpusSpec(path=source)
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if changes:
+        spec = CorpusSpec(**{**asdict(spec), **changes})
+    return spec
+
+
+def load_piece(spec: CorpusSpec, use_cache: bool = True) -> Piece:
+    """Parse a corpus source into measures and grammar values, through the cache.
+
+    Args:
+        spec: which file and which parts of it.
+        use_cache: read and write the JSON cache. Default True.
+    Returns:
+        A Piece whose measures each hold at least one melody note.
+    Raises:
+        CorpusError: if the file is missing or not MIDI, a part does not exist,
+            or the selection has no melody notes or no chords.
+    """
+    path = Path(spec.path)
+    if not path.is_file():
+        raise CorpusError(f"{path}: no such MIDI file")
+    data = path.read_bytes()
+    if data[:4] != b"MThd":
+        raise CorpusError(f"{path}: not a MIDI file (no MThd header)")
+    sha = hashlib.sha256(data).hexdigest()
+    key = hashlib.sha256(json.dumps([CACHE_VERSION, sha, spec.key()], sort_keys=True).encode()).hexdigest()
+    cached = cache_dir() / "corpus" / f"{key}.json"
+    if use_cache and cached.is_file():
+        try:
+            piece = _piece_from_json(spec, json.loads(cached.read_text()))
+            log.info("%s: %d measures from the cache (%s)", path.name, len(piece.measures), cached)
+            return piece
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            log.warning("%s: ignoring a broken cache entry (%s)", cached, err)
+    measures = _extract(spec, path)
+    piece = Piece(spec, sha, tuple(measures))
+    if use_cache:
+        _write_json(cached, _piece_to_json(piece))
+    return piece
+
+
+def _write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
+        json.dump(data, f)
+    os.replace(f.name, path)
+
+
+def _piece_to_json(piece: Piece) -> dict:
+    return {
+        "version": CACHE_VERSION,
+        "sha256": piece.sha256,
+        "measures": [
+            {
+                "number": m.number,
+                "offset": m.offset,
+                "length": m.length,
+                "notes": [[n.offset, n.duration, n.pitch] for n in m.notes],
+                "chords": [[o, list(p)] for o, p in m.chords],
+                "values": list(m.values),
+            }
+            for m in piece.measures
+        ],
+    }
+
+
+def _piece_from_json(spec: CorpusSpec, data: dict) -> Piece:
+    if data["version"] != CACHE_VERSION:
+        raise ValueError("old cache version")
+    measures = tuple(
+        Measure(
+            number=m["number"],
+            offset=m["offset"],
+            length=m["length"],
+            notes=tuple(MelodyNote(*n) for n in m["notes"]),
+            chords=tuple((o, tuple(p)) for o, p in m["chords"]),
+            values=tuple(m["values"]),
+        )
+        for m in data["measures"]
+    )
+    return Piece(spec, data["sha256"], measures)
+
+
+def _pick_part(parts, wanted, path: Path, role: str):
+    names = [(p.partName or "").strip() or (str(p.getInstrument()) or "").strip() for p in parts]
+    if isinstance(wanted, int) and not isinstance(wanted, bool):
+        if 0 <= wanted < len(parts):
+            return parts[wanted]
+    else:
+        for part, name in zip(parts, names):
+            instrument = str(part.getInstrument() or "")
+            if str(wanted).lower() in (name.lower(), instrument.lower().strip()):
+                return part
+    listing = ", ".join(f"{i}: {n or '?'}" for i, n in enumerate(names))
+    raise CorpusError(f"{path}: no {role} part {wanted!r} (parts are {listing})")
+
+
+@functools.lru_cache(maxsize=4096)
+def _chord(pitches: tuple[int, ...]):
+    return chord_from_pitches(pitches)
+
+
+def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
+    """Parse the MIDI file with music21 and build the measures (no cache)."""
+    from music21 import chord as m21chord
+    from music21 import converter, stream
+
+    log.info("%s: parsing with music21 (cached after this run)", path)
+    try:
+        score = converter.parse(str(path), format="midi", quantizePost=spec.quantize)
+    except Exception as err:  # music21 raises many types for a broken file
+        raise CorpusError(f"{path}: not a readable MIDI file ({type(err).__name__}: {err})") from None
+    parts = list(score.parts)
+    if not parts:
+        raise CorpusError(f"{path}: the MIDI file has no parts")
+    melody_part = _pick_part(parts, spec.melody, path, "melody")
+    chord_part = _pick_part(parts, spec.chords, path, "chord")
+    start = -float("inf") if spec.start is None else float(spec.start)
+    end = float("inf") if spec.end is None else float(spec.end)
+
+    # Bars, from the melody part's measures (time signatures included).
+    bars = [
+        (int(m.number), float(m.offset), float(m.barDuration.quarterLength))
+        for m in melody_part.getElementsByClass(stream.Measure)
+    ]
+    bars = [b for b in bars if b[1] >= start - 1e-9 and b[1] + b[2] <= end + 1e-9]
+    if not bars:
+        raise CorpusError(f"{path}: no whole bar lies between beats {spec.start} and {spec.end}")
+    sel_start, sel_end = bars[0][1], bars[-1][1] + bars[-1][2]
+
+    # Melody: the top note of each onset, made monophonic; gaps become rests.
+    onsets: dict[float, tuple[int, float]] = {}
+    for n in melody_part.stripTies().flatten().notes:
+        offset = float(n.offset)
+        if not sel_start - 1e-9 <= offset < sel_end - 1e-9:
+            continue
+        pitch = max(p.midi for p in n.pitches)
+        duration = float(n.quarterLength) or MIN_NOTE_BEATS
+        if offset not in onsets or pitch > onsets[offset][0]:
+            onsets[offset] = (pitch, duration)
+    if not onsets:
+        raise CorpusError(
+            f"{path}: no melody notes in part {spec.melody!r} between beats {sel_start:g} and {sel_end:g}"
+        )
+    times = sorted(onsets)
+    melody: list[MelodyNote] = []
+    for i, offset in enumerate(times):
+        pitch, duration = onsets[offset]
+        following = times[i + 1] if i + 1 < len(times) else sel_end
+        melody.append(MelodyNote(offset, min(duration, following - offset), pitch))
+
+    # Chords: the chord part's multi-note chords, merged per onset.
+    merged: dict[float, set[int]] = {}
+    for c in chord_part.stripTies().flatten().getElementsByClass(m21chord.Chord):
+        if len(c.pitches) >= 2:
+            merged.setdefault(float(c.offset), set()).update(p.midi for p in c.pitches)
+    chord_events = sorted((o, tuple(sorted(p))) for o, p in merged.items())
+    if not chord_events:
+        raise CorpusError(f"{path}: the chord part {spec.chords!r} has no chords")
+
+    measures = []
+    for number, offset, length in bars:
+        bar_end = offset + length
+        notes = [n for n in melody if offset - 1e-9 <= n.offset < bar_end - 1e-9]
+        if not notes:
+            continue  # a bar without melody carries nothing to learn
+        timeline: list[MelodyNote] = []
+        # A note held over the bar line from the bar before is not a rest.
+        held = [n.offset + n.duration for n in melody if n.offset < offset - 1e-9]
+        cursor = max([offset] + held[-1:])
+        for n in notes:
+            if n.offset > cursor + 1e-6:
+                timeline.append(MelodyNote(cursor, n.offset - cursor, None))
+            timeline.append(n)
+            cursor = n.offset + n.duration
+        if cursor < bar_end - 1e-6:
+            timeline.append(MelodyNote(cursor, bar_end - cursor, None))
+        timeline = [n for n in timeline if round(n.duration, 3) > 0]
+
+        inside = [(o, p) for o, p in chord_events if offset - 1e-9 <= o < bar_end - 1e-9]
+        before = [(o, p) for o, p in chord_events if o < offset - 1e-9]
+        if not inside or inside[0][0] > offset + 1e-9:
+            carried = before[-1][1] if before else (inside or chord_events)[0][1]
+            inside = [(offset, carried)] + inside
+        bar_chords = [(o, _chord(p)) for o, p in inside]
+        try:
+            values = parse_measure(timeline, bar_chords)
+        except GrammarError as err:
+            raise CorpusError(f"{path}: bar {number}: {err}") from None
+        measures.append(
+            Measure(number, offset, length, tuple(timeline), tuple(inside), tuple(str(v) for v in values))
+        )
+    return measures
+
+
+def load_corpus(sources, use_cache: bool = True, **overrides) -> list[Piece]:
+    """Load several corpus sources (MIDI files or manifests) into Pieces.
+
+    Args:
+        sources: paths of .mid/.midi files or .toml manifests.
+        use_cache: see load_piece.
+        overrides: CorpusSpec fields applied to every source (melody, chords, start, end).
+    Raises:
+        CorpusError: see load_piece; also if no source is given.
+    """
+    sources = list(sources)
+    if not sources:
+        raise CorpusError("no corpus given: name a MIDI file or a manifest")
+    return [load_piece(spec_for(s, **overrides), use_cache=use_cache) for s in sources]

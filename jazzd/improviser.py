@@ -1,0 +1,235 @@
+"""Improviser: the inference LSTM in numpy, its a/c state, and sampling.
+
+The live path never imports TensorFlow: one LSTM step is a few small matrix
+products. The weights use Keras's names and gate order (kernel, recurrent_kernel,
+bias; gates i, f, c, o), so tests compare this step with the Keras model directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from jazzd.errors import ModelError
+from jazzd.vocab import Vocabulary
+
+WEIGHT_NAMES = ("lstm/kernel", "lstm/recurrent_kernel", "lstm/bias", "dense/kernel", "dense/bias")
+
+
+@dataclass(frozen=True)
+class LSTMWeights:
+    """The trained weights of the shared LSTM cell and the shared softmax Dense.
+
+    Args:
+        kernel: input weights, shape (n_values, 4 * n_a), gates i, f, c, o.
+        recurrent_kernel: state weights, shape (n_a, 4 * n_a).
+        bias: shape (4 * n_a,).
+        dense_kernel: shape (n_a, n_values).
+        dense_bias: shape (n_values,).
+    Raises:
+        ModelError: if the shapes do not fit together.
+    Source: keras.layers.LSTMCell weight layout; course `djmodel` (LSTM_cell, densor).
+    """
+
+    kernel: np.ndarray
+    recurrent_kernel: np.ndarray
+    bias: np.ndarray
+    dense_kernel: np.ndarray
+    dense_bias: np.ndarray
+
+    def __post_init__(self):
+        n_values, four_n_a = self.kernel.shape if self.kernel.ndim == 2 else (0, 0)
+        n_a = four_n_a // 4
+        expected = {
+            "kernel": (n_values, 4 * n_a),
+            "recurrent_kernel": (n_a, 4 * n_a),
+            "bias": (4 * n_a,),
+            "dense_kernel": (n_a, n_values),
+            "dense_bias": (n_values,),
+        }
+        if n_a == 0 or four_n_a % 4:
+            raise ModelError(f"LSTM kernel must have shape (n_values, 4 * n_a), got {self.kernel.shape}")
+        for name, shape in expected.items():
+            got = getattr(self, name).shape
+            if got != shape:
+                raise ModelError(f"LSTM weight {name} must have shape {shape} for n_a={n_a}, got {got}")
+
+    @property
+    def n_a(self) -> int:
+        return self.recurrent_kernel.shape[0]
+
+    @property
+    def n_values(self) -> int:
+        return self.kernel.shape[0]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The weights under their saved names (see WEIGHT_NAMES)."""
+        return dict(zip(WEIGHT_NAMES, (self.kernel, self.recurrent_kernel, self.bias, self.dense_kernel, self.dense_bias)))
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def lstm_step(weights: LSTMWeights, x_kernel: np.ndarray, a: np.ndarray, c: np.ndarray):
+    """One LSTM step and the softmax output.
+
+    Args:
+        weights: the cell and Dense weights.
+        x_kernel: the input already multiplied by the kernel, x @ kernel, shape
+            (1, 4 * n_a); for a one-hot x this is one row of the kernel.
+        a: hidden state, shape (1, n_a).
+        c: cell state, shape (1, n_a).
+    Returns:
+        (probs, a, c): softmax over values, shape (1, n_values), and the new states.
+    Source: Keras LSTMCell (tanh activation, sigmoid recurrent activation).
+    """
+    z = x_kernel + a @ weights.recurrent_kernel + weights.bias
+    n_a = weights.n_a
+    i = _sigmoid(z[:, :n_a])
+    f = _sigmoid(z[:, n_a : 2 * n_a])
+    g = np.tanh(z[:, 2 * n_a : 3 * n_a])
+    o = _sigmoid(z[:, 3 * n_a :])
+    c = f * c + i * g
+    a = o * np.tanh(c)
+    logits = a @ weights.dense_kernel + weights.dense_bias
+    logits = logits - logits.max()
+    e = np.exp(logits)
+    return e / e.sum(), a, c
+
+
+def sample_index(probs: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    """Draw a value index from a distribution reshaped by a temperature.
+
+    Args:
+        probs: probabilities, shape (n_values,) or (1, n_values).
+        temperature: 0 takes the argmax (as the course does); 1 samples the
+            model's distribution; above 1 flattens it, below 1 sharpens it.
+        rng: the random generator.
+    Returns:
+        The index, 0..n_values-1.
+    Raises:
+        ValueError: for a negative temperature.
+    Source: deepjazz sample() with "diversity"; course predict_and_sample (argmax).
+    """
+    p = np.asarray(probs, dtype=np.float64).ravel()
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if temperature == 0:
+        return int(p.argmax())
+    if temperature != 1:
+        logp = np.log(np.maximum(p, 1e-300)) / temperature
+        p = np.exp(logp - logp.max())
+    cumulative = np.cumsum(p)
+    return int(min(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"), len(p) - 1))
+
+
+class Improviser:
+    """The inference LSTM with its state: steps, samples and primes values.
+
+    Args:
+        weights: trained weights (n_values must equal the vocabulary's).
+        vocab: the model's vocabulary.
+        temperature: sampling temperature, >= 0. Default 1.0; 0 = argmax.
+        rng: random generator for sampling (seed it for reproducible runs).
+    Attributes:
+        a, c: the hidden and cell state, each (1, n_a), kept between steps.
+        last: index of the last value emitted or primed, None at the start
+            (the next input is then the zero vector, as in the course).
+    Raises:
+        ModelError: if the vocabulary does not match the weights.
+        ValueError: for a negative temperature.
+    Source: course `music_inference_model` / `predict_and_sample`, one step at a time.
+    """
+
+    def __init__(self, weights: LSTMWeights, vocab: Vocabulary, temperature: float = 1.0, rng=None):
+        if vocab.n_values != weights.n_values:
+            raise ModelError(f"vocabulary has {vocab.n_values} values, but the weights expect {weights.n_values}")
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        self.weights = LSTMWeights(*(np.asarray(w, dtype=np.float64) for w in weights.arrays().values()))
+        self.vocab = vocab
+        self.temperature = float(temperature)
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self._zero_input = np.zeros((1, 4 * self.weights.n_a))
+        self.reset()
+
+    def reset(self) -> None:
+        """Set a and c back to zeros and forget the last value."""
+        self.a = np.zeros((1, self.weights.n_a))
+        self.c = np.zeros((1, self.weights.n_a))
+        self.last: int | None = None
+
+    def _input(self, index: int | None) -> np.ndarray:
+        return self._zero_input if index is None else self.weights.kernel[index : index + 1]
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        """Advance the LSTM by one one-hot input and return the next value's distribution.
+
+        Args:
+            x: one-hot value (or zeros for the start), shape (1, n_values).
+        Returns:
+            Softmax probabilities, shape (1, n_values). Updates self.a, self.c.
+        Raises:
+            ModelError: if x's width is not the model's n_values.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != (1, self.weights.n_values):
+            raise ModelError(f"step input must have shape (1, {self.weights.n_values}), got {x.shape}")
+        probs, self.a, self.c = lstm_step(self.weights, x @ self.weights.kernel, self.a, self.c)
+        return probs
+
+    def next_index(self) -> int:
+        """Step on the last value and sample the next one's index (it becomes the last)."""
+        probs, self.a, self.c = lstm_step(self.weights, self._input(self.last), self.a, self.c)
+        self.last = sample_index(probs, self.temperature, self.rng)
+        return self.last
+
+    def next_value(self) -> str:
+        """Step and sample the next value, as its string ("C,0.250,<M-2,m-6>")."""
+        return self.vocab.values[self.next_index()]
+
+    def prime(self, values) -> int:
+        """Feed values through the LSTM without emitting them (seed input).
+
+        Args:
+            values: value strings; those not in the vocabulary are skipped.
+        Returns:
+            How many values were fed.
+        """
+        fed = 0
+        for value in values:
+            index = self.vocab.index.get(str(value))
+            if index is None:
+                continue
+            _, self.a, self.c = lstm_step(self.weights, self._input(self.last), self.a, self.c)
+            self.last = index
+            fed += 1
+        return fed
+
+    def sequence_probs(self, indices) -> np.ndarray:
+        """Distributions for each value of a sequence fed from zero state.
+
+        Args:
+            indices: value indices, length T.
+        Returns:
+            Shape (T, n_values): row t is P(value t | values before it). Leaves
+            the improviser's own state untouched.
+        """
+        a = np.zeros((1, self.weights.n_a))
+        c = np.zeros((1, self.weights.n_a))
+        rows, last = [], None
+        for index in indices:
+            probs, a, c = lstm_step(self.weights, self._input(last), a, c)
+            rows.append(probs[0])
+            last = int(index)
+        return np.array(rows).reshape(len(rows), self.weights.n_values)
+
+    def predictor(self):
+        """This LSTM as a baseline.Predictor (scores context + target from zero state)."""
+
+        def predict(context, target):
+            return self.sequence_probs(list(context) + list(target))[len(context) :]
+
+        return predict

@@ -1,0 +1,118 @@
+"""Model directory: weights, vocabulary and metadata, loaded without pickle or TensorFlow.
+
+models/NAME/
+    weights.npz     the LSTM cell and Dense weights under Keras names (numpy .npz,
+                    read with allow_pickle=False)
+    vocab.json      the values in index order
+    metadata.json   n_a, Tx, n_values, corpus (files, SHA-256), metrics, date
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from jazzd.errors import ModelError
+from jazzd.improviser import WEIGHT_NAMES, LSTMWeights
+from jazzd.vocab import Vocabulary
+
+WEIGHTS_FILE = "weights.npz"
+VOCAB_FILE = "vocab.json"
+METADATA_FILE = "metadata.json"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ModelDir:
+    """A loaded model directory."""
+
+    path: Path
+    weights: LSTMWeights
+    vocab: Vocabulary
+    metadata: dict
+
+    @property
+    def n_a(self) -> int:
+        return self.weights.n_a
+
+    @property
+    def n_values(self) -> int:
+        return self.weights.n_values
+
+    @property
+    def Tx(self) -> int:
+        return int(self.metadata.get("Tx", 30))
+
+
+def save_model(path: Path, weights: LSTMWeights, vocab: Vocabulary, metadata: dict) -> Path:
+    """Write a model directory (created if needed; files replaced).
+
+    Args:
+        path: the directory, e.g. models/default.
+        weights: trained weights; their n_values must match vocab.
+        vocab: the vocabulary.
+        metadata: extra facts (Tx, corpus, metrics, ...); n_a, n_values and the
+            format number are filled in here.
+    Raises:
+        ModelError: if the vocabulary does not match the weights.
+    """
+    if vocab.n_values != weights.n_values:
+        raise ModelError(f"{path}: vocabulary has {vocab.n_values} values, but the weights expect {weights.n_values}")
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    np.savez(path / WEIGHTS_FILE, **{k: np.asarray(v, dtype=np.float32) for k, v in weights.arrays().items()})
+    vocab.save(path / VOCAB_FILE)
+    metadata = {"format": FORMAT, **metadata, "n_a": weights.n_a, "n_values": weights.n_values}
+    (path / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def load_model(path: Path) -> ModelDir:
+    """Read a model directory and check that its parts fit together.
+
+    Args:
+        path: the directory.
+    Returns:
+        A ModelDir.
+    Raises:
+        ModelError: if the directory or a file is missing or unreadable, a weight
+            is missing or mis-shaped, or the vocabulary or metadata does not
+            match the weights (the message names the file).
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelError(f"{path}: no such model directory")
+    missing = [f for f in (WEIGHTS_FILE, VOCAB_FILE, METADATA_FILE) if not (path / f).is_file()]
+    if missing:
+        raise ModelError(f"{path}: missing {', '.join(missing)} (a model directory holds {WEIGHTS_FILE}, {VOCAB_FILE}, {METADATA_FILE})")
+    weights_path = path / WEIGHTS_FILE
+    try:
+        with np.load(weights_path, allow_pickle=False) as npz:
+            absent = [n for n in WEIGHT_NAMES if n not in npz.files]
+            if absent:
+                raise ModelError(f"{weights_path}: missing weight {absent[0]!r} (has {', '.join(npz.files)})")
+            arrays = [npz[n] for n in WEIGHT_NAMES]
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise ModelError(f"{weights_path}: not a readable weights file ({err})") from None
+    try:
+        weights = LSTMWeights(*arrays)
+    except ModelError as err:
+        raise ModelError(f"{weights_path}: {err}") from None
+    vocab = Vocabulary.load(path / VOCAB_FILE)
+    if vocab.n_values != weights.n_values:
+        raise ModelError(f"{path / VOCAB_FILE}: {vocab.n_values} values, but the weights expect {weights.n_values}")
+    metadata_path = path / METADATA_FILE
+    try:
+        metadata = json.loads(metadata_path.read_text())
+        if not isinstance(metadata, dict):
+            raise ValueError("expected a JSON object")
+    except (OSError, ValueError) as err:
+        raise ModelError(f"{metadata_path}: not readable JSON ({err})") from None
+    for key, actual in (("n_values", weights.n_values), ("n_a", weights.n_a)):
+        if key in metadata and metadata[key] != actual:
+            raise ModelError(f"{metadata_path}: {key} is {metadata[key]}, but the weights have {actual}")
+    return ModelDir(path, weights, vocab, metadata)
