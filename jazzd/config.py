@@ -116,9 +116,10 @@ class Config:
         path: the file they came from, or None for the defaults.
     """
 
-    def __init__(self, values: dict, path: Path | None = None):
+    def __init__(self, values: dict, path: Path | None = None, flags: dict[str, str] | None = None):
         self.values = values
         self.path = path
+        self.flags = flags or {}  # "section.name" -> the command-line flag that set it
 
     def __getitem__(self, dotted: str):
         return self.values[dotted]
@@ -129,6 +130,9 @@ class Config:
         return self.path.parent if self.path else Path.cwd()
 
     def where(self, dotted: str) -> str:
+        """How an error names a key: by its flag if one set it, else by file and [section] name."""
+        if dotted in self.flags:
+            return self.flags[dotted]
         section, name = dotted.split(".")
         return f"{self.path or 'defaults'}: [{section}] {name}"
 
@@ -144,12 +148,13 @@ class Config:
         Raises:
             ConfigError: naming the flag, if a value is of the wrong type or out of range.
         """
-        values = dict(self.values)
+        values, flags = dict(self.values), dict(self.flags)
         for dotted, (flag, value) in flag_values.items():
             if value is None:
                 continue
             values[dotted] = _check_value(KEY_BY_DOTTED[dotted], value, flag)
-        config = Config(values, self.path)
+            flags[dotted] = flag
+        config = Config(values, self.path, flags)
         config.check_together()
         return config
 

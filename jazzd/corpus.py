@@ -8,7 +8,7 @@ file or a *manifest*, a small TOML file naming the MIDI file and its selection.
 Parsing with music21 takes seconds, so each file's extracted measures and values
 are cached as JSON under the cache directory (JAZZD_CACHE_DIR, else
 $XDG_CACHE_HOME/jazzd, else ~/.cache/jazzd), keyed by the file's SHA-256, the
-selection and CACHE_VERSION.
+selection and the code that makes values.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from jazzd.harmony import chord_from_pitches
 
 log = logging.getLogger(__name__)
 
-# Bump when extraction or the grammar changes, so old cache entries are not reused.
+# Bump when the cache's layout changes. Changes to extraction, the grammar or the
+# harmony analysis change the cache key by themselves (see _code_digest).
 CACHE_VERSION = 1
 MIN_NOTE_BEATS = 0.25  # course: a melody note of quarterLength 0 becomes 0.25
 
@@ -105,6 +106,17 @@ class Piece:
             else:
                 runs.append([m])
         return runs
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """SHA-256 of the modules whose code decides a piece's values."""
+    from jazzd import grammar, harmony
+
+    digest = hashlib.sha256()
+    for module in (__file__, grammar.__file__, harmony.__file__):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()
 
 
 def cache_dir() -> Path:
@@ -184,7 +196,7 @@ def load_piece(spec: CorpusSpec, use_cache: bool = True) -> Piece:
     if data[:4] != b"MThd":
         raise CorpusError(f"{path}: not a MIDI file (no MThd header)")
     sha = hashlib.sha256(data).hexdigest()
-    key = hashlib.sha256(json.dumps([CACHE_VERSION, sha, spec.key()], sort_keys=True).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps([CACHE_VERSION, _code_digest(), sha, spec.key()], sort_keys=True).encode()).hexdigest()
     cached = cache_dir() / "corpus" / f"{key}.json"
     if use_cache and cached.is_file():
         try:
@@ -279,10 +291,11 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
     start = -float("inf") if spec.start is None else float(spec.start)
     end = float("inf") if spec.end is None else float(spec.end)
 
-    # Bars, from the melody part's measures (time signatures included).
+    # Bars, from the measures of the longest part (time signatures included).
+    longest = max(parts, key=lambda p: p.highestTime)
     bars = [
         (int(m.number), float(m.offset), float(m.barDuration.quarterLength))
-        for m in melody_part.getElementsByClass(stream.Measure)
+        for m in longest.getElementsByClass(stream.Measure)
     ]
     bars = [b for b in bars if b[1] >= start - 1e-9 and b[1] + b[2] <= end + 1e-9]
     if not bars:

@@ -132,7 +132,7 @@ class Daemon:
         config = self.config
         self.port = open_output(config["midi.output"], config["midi.backend"], self.clock,
                                 client_name=config["midi.client_name"], port_name=config["midi.output_port"],
-                                fallback_file=config["midi.fallback_file"], flush_beats=self.beats_per_bar)
+                                fallback_file=str(config.path_of("midi.fallback_file")), flush_beats=self.beats_per_bar)
         self.scheduler = Scheduler(self.port, self.clock, record_timing=self.timing_log is not None)
         for key, channel in (("melody.program", self.melody_channel), ("comp.program", self.comp_channel)):
             if channel is not None and config[key] >= 0:

@@ -30,6 +30,7 @@ CHORD_SCALES: dict[str, tuple[int, ...]] = {
     "locrian": (0, 1, 3, 5, 6, 8, 10),
     "diminished": (0, 2, 3, 5, 6, 8, 9, 11),
     "whole tone": (0, 2, 4, 6, 8, 10),
+    "altered": (0, 1, 3, 4, 6, 8, 10),
 }
 
 # Lead-sheet spellings that music21's ChordSymbol does not read, and what it reads.
@@ -67,7 +68,8 @@ def chord_scale_name(intervals: frozenset[int] | set[int]) -> str:
         A key of CHORD_SCALES: minor 3rd + diminished 5th gives locrian (or the
         diminished scale for a diminished 7th), a minor 3rd dorian (melodic minor
         with a major 7th), a major 3rd or sus4 mixolydian with a minor 7th and
-        ionian without, an augmented triad the whole-tone scale.
+        ionian without, an augmented triad the whole-tone scale, and a 7th
+        chord with #5 and b9 or #9 (7alt) the altered scale.
     """
     has = intervals.__contains__
     if has(3) and has(6) and not has(7) and not has(4):
@@ -75,7 +77,7 @@ def chord_scale_name(intervals: frozenset[int] | set[int]) -> str:
     if has(3) and not has(4):
         return "melodic minor" if has(11) and not has(10) else "dorian"
     if has(4) and has(8) and not has(7):
-        return "whole tone"
+        return "altered" if has(10) and (has(1) or has(3)) else "whole tone"
     return "mixolydian" if has(10) else "ionian"
 
 

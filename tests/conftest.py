@@ -1,0 +1,96 @@
+"""Shared fixtures: the project's paths, the real CLI, a JACK server with the dummy driver."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+METHENY = SHARED / "data" / "original_metheny.mid"
+SOLO_MANIFEST = ROOT / "data" / "metheny_solo.toml"
+DEFAULT_MODEL = ROOT / "models" / "default"
+JAZZD = [sys.executable, "-m", "jazzd.cli"]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def jazzd(*args, env=None, cwd=None, timeout=120, **kwargs) -> subprocess.CompletedProcess:
+    """Run the real CLI as a subprocess; returns the CompletedProcess (text mode)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([*JAZZD, *map(str, args)], capture_output=True, text=True, env=full_env,
+                          cwd=cwd or ROOT, timeout=timeout, **kwargs)
+
+
+def wait_for(condition, timeout: float, interval: float = 0.02, what: str = "condition"):
+    """Poll until condition() is truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Tests (and the CLI they run) share one corpus cache of their own, never the user's."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JAZZD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+        yield
+
+
+@pytest.fixture(scope="session")
+def random_model(tmp_path_factory):
+    """A model directory with the default model's vocabulary and random weights (no TensorFlow)."""
+    from jazzd.improviser import LSTMWeights
+    from jazzd.modeldir import load_model, save_model
+
+    vocab = load_model(DEFAULT_MODEL).vocab
+    rng = np.random.default_rng(7)
+    n, n_a = vocab.n_values, 16
+    weights = LSTMWeights(rng.normal(0, 0.5, (n, 4 * n_a)), rng.normal(0, 0.5, (n_a, 4 * n_a)),
+                          rng.normal(0, 0.1, 4 * n_a), rng.normal(0, 0.5, (n_a, n)), rng.normal(0, 0.1, n))
+    return save_model(tmp_path_factory.mktemp("models") / "random", weights, vocab, {"Tx": 30})
+
+
+def _jack_answers() -> bool:
+    env = {**os.environ, "JACK_NO_START_SERVER": "1"}
+    try:
+        return subprocess.run(["jack_lsp"], capture_output=True, env=env, timeout=5).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """A JACK server: the running one, or `jackd --no-realtime -d dummy -r 48000 -p 256` started here.
+
+    In CI (CI=true) a missing jackd fails the test instead of skipping it.
+    """
+    if _jack_answers():
+        yield None
+        return
+    if shutil.which("jackd") is None:
+        message = "jackd is not installed (Debian package jackd2)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    server = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(_jack_answers, 15, 0.1, "the JACK server to answer")
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()

@@ -1,0 +1,134 @@
+"""The real CLI as a subprocess: errors are one line with a non-zero exit; generate writes the course's file."""
+
+import json
+import shutil
+
+import mido
+import pytest
+
+from conftest import DEFAULT_MODEL, ROOT, jazzd
+
+pytestmark = pytest.mark.e2e
+
+
+def one_line_error(result, code, *fragments):
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if "error" in line.lower() or "Traceback" in line]
+    assert errors == lines[-1:], result.stderr  # one error line, last, no traceback
+    assert lines[-1].startswith("jazzd: error: ")
+    for fragment in fragments:
+        assert fragment in lines[-1], lines[-1]
+
+
+def test_unknown_chord_in_the_progression_flag():
+    result = jazzd("run", "--progression", "| Dm7 | Hm7 |", "--output", "x.mid")
+    one_line_error(result, 2, "--progression", "bar 2", "'Hm7'")
+
+
+def test_unknown_chord_in_the_config_file(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[model]\npath = "{DEFAULT_MODEL}"\n[harmony]\nprogression = "| C7 | F7 | Xm |"\n')
+    one_line_error(jazzd("generate", "--config", config, "-o", tmp_path / "x.mid"), 2,
+                   "config.toml: [harmony] progression", "'Xm'")
+
+
+def test_bad_config_key(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[clock]\nbpm = -120\n")
+    one_line_error(jazzd("run", "--config", config), 2, "config.toml: [clock] bpm must be > 0, got -120")
+
+
+def test_bad_flag_value():
+    one_line_error(jazzd("generate", "--temperature", "-1", "-o", "x.mid"), 2, "--temperature must be >= 0.0")
+
+
+def test_missing_corpus_file(tmp_path):
+    one_line_error(jazzd("train", tmp_path / "nope.mid", "--out", tmp_path / "m"), 1, "nope.mid: no such MIDI file")
+
+
+def test_non_midi_corpus_file(tmp_path):
+    path = tmp_path / "readme.mid"
+    path.write_text("hello")
+    one_line_error(jazzd("train", path, "--out", tmp_path / "m"), 1, "readme.mid: not a MIDI file")
+
+
+def test_corpus_without_melody_notes(tmp_path):
+    # the guitar part is silent in the first bars of the piece
+    result = jazzd("train", ROOT / "data" / "metheny_solo.toml", "--start", "0", "--end", "8", "--out", tmp_path / "m")
+    one_line_error(result, 1, "original_metheny.mid: no melody notes in part 5")
+
+
+def test_model_directory_missing_a_file(tmp_path):
+    model = shutil.copytree(DEFAULT_MODEL, tmp_path / "m")
+    (model / "weights.npz").unlink()
+    one_line_error(jazzd("run", "--model", model, "--output", tmp_path / "x.mid"), 1, "missing weights.npz")
+
+
+def test_model_whose_vocabulary_does_not_match(tmp_path):
+    model = shutil.copytree(DEFAULT_MODEL, tmp_path / "m")
+    values = json.loads((model / "vocab.json").read_text())["values"]
+    (model / "vocab.json").write_text(json.dumps({"values": values[:10]}))
+    one_line_error(jazzd("generate", "--model", model, "-o", tmp_path / "x.mid"), 1,
+                   "vocab.json: 10 values, but the weights expect")
+
+
+def read_notes(path):
+    """(channel, note, onset beats, duration beats) of every note in a MIDI file, and the tempo."""
+    midi = mido.MidiFile(path)
+    notes, tempo = [], None
+    for track in midi.tracks:
+        tick, open_notes = 0, {}
+        for msg in track:
+            tick += msg.time
+            if msg.type == "set_tempo":
+                tempo = mido.tempo2bpm(msg.tempo)
+            elif msg.type == "note_on" and msg.velocity > 0:
+                open_notes[(msg.channel, msg.note)] = tick
+            elif msg.type in ("note_off", "note_on"):
+                start = open_notes.pop((msg.channel, msg.note))
+                notes.append((msg.channel, msg.note, start / midi.ticks_per_beat, (tick - start) / midi.ticks_per_beat))
+        assert not open_notes, "a note-on without its note-off"
+    return midi, notes, tempo
+
+
+def test_generate_writes_my_music_mid(tmp_path):
+    result = jazzd("generate", "--config", ROOT / "config.toml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "50 values" in result.stdout
+    midi, notes, tempo = read_notes(tmp_path / "my_music.mid")
+    assert midi.type == 1 and len(midi.tracks) == 3
+    assert [t.name for t in midi.tracks] == ["jazzd", "Melody", "Chords"]
+    assert tempo == pytest.approx(120)
+    melody = [n for n in notes if n[0] == 0]
+    chords = [n for n in notes if n[0] == 1]
+    assert melody and chords
+    assert all(52 <= n[1] <= 81 for n in melody)
+    onsets = [n[2] for n in melody]
+    assert onsets == sorted(onsets) and len(set(onsets)) == len(onsets)  # one melody line
+
+
+def test_generate_bars_and_seeds(tmp_path):
+    def run(name, *extra):
+        result = jazzd("generate", "--bars", "8", "-o", tmp_path / name, *extra)
+        assert result.returncode == 0, result.stderr
+        return [n for n in read_notes(tmp_path / name)[1] if n[0] == 0]
+
+    a, b, c = run("a.mid", "--seed", "3"), run("b.mid", "--seed", "3"), run("c.mid")
+    d = run("d.mid")
+    assert a == b
+    assert c != d  # two runs without a seed differ
+    assert max(n[2] + n[3] for n in a) <= 32 + 1e-9
+
+
+def test_run_never_imports_tensorflow(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from jazzd.cli import main; "
+            f"rc = main(['run', '--output', {str(tmp_path / 'x.mid')!r}, '--bars', '1', '--bpm', '400']); "
+            "heavy = [m for m in ('tensorflow', 'keras') if m in sys.modules]; "
+            "print(rc, heavy); sys.exit(rc or bool(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "0 []"

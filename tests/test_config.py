@@ -1,0 +1,66 @@
+import pytest
+
+from conftest import ROOT
+from jazzd.config import KEYS, defaults, load_config
+from jazzd.errors import ConfigError
+
+
+def test_the_shipped_config_toml_loads_and_documents_every_key():
+    config = load_config(ROOT / "config.toml")
+    text = (ROOT / "config.toml").read_text()
+    for key in KEYS:
+        assert f"[{key.section}]" in text
+        assert key.name in text, key.dotted
+        if not key.optional:
+            assert config[key.dotted] == key.default, f"config.toml and KEYS disagree on {key.dotted}"
+    assert config.path_of("model.path") == ROOT / "models" / "default"
+
+
+def write(tmp_path, text):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[clock]\nbpm = -120\n", r"config.toml: \[clock\] bpm must be > 0, got -120"),
+    ("[clock]\nbmp = 120\n", r"unknown key \[clock\] bmp \(expected one of bpm\)"),
+    ("[tempo]\nbpm = 120\n", r"unknown section \[tempo\]"),
+    ("[clock]\nbpm = \"fast\"\n", r"\[clock\] bpm must be a number, got 'fast'"),
+    ("[comp]\nenabled = 1\n", r"\[comp\] enabled must be true or false, got 1"),
+    ("[melody]\nchannel = 17\n", r"\[melody\] channel must be <= 16, got 17"),
+    ("[midi]\nbackend = \"oss\"\n", r"\[midi\] backend must be one of"),
+    ("[melody]\nlow = 60\nhigh = 65\n", r"\[melody\] high must be at least an octave above"),
+    ("[comp]\nchannel = 1\n", r"\[comp\] channel must differ from \[melody\] channel"),
+    ("[clock\nbpm = 1\n", r"not valid TOML"),
+    ("clock = 3\n", r"clock must be a \[clock\] table"),
+])
+def test_bad_config_is_one_line_naming_the_key(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(write(tmp_path, text))
+    assert "\n" not in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_flags_override_and_are_checked_by_flag_name(tmp_path):
+    config = load_config(write(tmp_path, "[clock]\nbpm = 100\n"))
+    assert config.override({"clock.bpm": ("--bpm", 140.0)})["clock.bpm"] == 140.0
+    assert config.override({"clock.bpm": ("--bpm", None)})["clock.bpm"] == 100.0
+    with pytest.raises(ConfigError, match="--bpm must be > 0, got -1"):
+        config.override({"clock.bpm": ("--bpm", -1.0)})
+
+
+def test_unknown_chord_in_the_progression_names_key_and_symbol(tmp_path):
+    config = load_config(write(tmp_path, '[harmony]\nprogression = "| Dm7 | Hm7 |"\n'))
+    with pytest.raises(ConfigError, match=r"\[harmony\] progression: bar 2: unknown chord symbol 'Hm7'"):
+        config.progression()
+
+
+def test_defaults_are_the_table():
+    config = defaults()
+    assert all(config[k.dotted] == k.default for k in KEYS)

@@ -1,0 +1,146 @@
+"""`jazzd run` end to end: the real CLI as a subprocess, to a MIDI file and through a real JACK server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import mido
+import numpy as np
+import pytest
+
+from conftest import JAZZD, ROOT, jazzd, wait_for
+from test_cli import read_notes
+
+pytestmark = pytest.mark.e2e
+
+
+def expected_melody(tmp_path, seed, bars, bpm):
+    """The melody `jazzd generate` writes for a seed: (MIDI note, onset beats, duration beats)."""
+    out = tmp_path / f"expected-{seed}.mid"
+    result = jazzd("generate", "--seed", seed, "--bars", bars, "--bpm", bpm, "-o", out)
+    assert result.returncode == 0, result.stderr
+    return [(n, onset, dur) for ch, n, onset, dur in read_notes(out)[1] if ch == 0]
+
+
+def check_released(messages):
+    """Every note-on has its note-off, and All Notes Off came on each channel used."""
+    sounding = {}
+    for msg in messages:
+        if msg.type == "note_on" and msg.velocity > 0:
+            sounding[(msg.channel, msg.note)] = sounding.get((msg.channel, msg.note), 0) + 1
+        elif msg.type in ("note_on", "note_off"):
+            sounding[(msg.channel, msg.note)] = sounding.get((msg.channel, msg.note), 0) - 1
+    assert not {k: v for k, v in sounding.items() if v > 0}, "notes left hanging"
+    used = {m.channel for m in messages if m.type == "note_on"}
+    all_off = {m.channel for m in messages if m.type == "control_change" and m.control == 123}
+    assert used <= all_off
+
+
+def test_run_to_a_file_plays_the_seeded_solo(tmp_path):
+    out = tmp_path / "live.mid"
+    result = jazzd("run", "--output", out, "--bars", "2", "--bpm", "400", "--seed", "5", timeout=60)
+    assert result.returncode == 0, result.stderr
+    bar_lines = [l for l in result.stderr.splitlines() if " bar " in l]
+    assert [l.split(" bar ")[1].split(" |")[0] for l in bar_lines] == ["1", "2"]  # one line per bar
+    midi = mido.MidiFile(out)
+    check_released(list(midi.tracks[0]))
+    live = [(n, onset, dur) for ch, n, onset, dur in read_notes(out)[1] if ch == 0]
+    assert live and live == expected_melody(tmp_path, 5, 2, 400)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_within_a_beat_with_every_note_released(tmp_path, sig):
+    out = tmp_path / "live.mid"
+    proc = subprocess.Popen([*JAZZD, "run", "--output", out, "--bpm", "120"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def has_notes():
+            try:
+                return any(m.type == "note_on" for m in mido.MidiFile(out).tracks[0])
+            except (OSError, EOFError, ValueError, IndexError):
+                return False
+
+        wait_for(has_notes, 15, 0.05, "the first bar in the file")
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        code = proc.wait(10)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    stderr = proc.stderr.read()
+    assert code == 0, stderr
+    assert took < 0.5 + 0.5, f"took {took:.2f} s to stop (a beat is 0.5 s)"  # a beat, plus interpreter exit
+    assert "every note released" in stderr
+    check_released(list(mido.MidiFile(out).tracks[0]))
+
+
+def test_auto_output_without_a_midi_system_records_to_a_file(tmp_path):
+    if os.path.exists("/dev/snd/seq"):
+        pytest.skip("this machine has the ALSA sequencer, so auto opens a port")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[model]\npath = "{ROOT / "models" / "default"}"\n[midi]\nfallback_file = "fallback.mid"\n')
+    # a JACK server name that nothing serves, whether or not a real server runs
+    result = jazzd("run", "--config", config, "--bars", "1", "--bpm", "400",
+                   env={"JACK_DEFAULT_SERVER": "jazzd-test-nothing-here"}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    warnings = [l for l in result.stderr.splitlines() if "WARNING" in l]
+    assert len(warnings) == 1, result.stderr
+    assert "fallback.mid" in warnings[0] and "start a JACK server" in warnings[0] and "--output" in warnings[0]
+    check_released(list(mido.MidiFile(tmp_path / "fallback.mid").tracks[0]))
+
+
+def jack_ports():
+    return subprocess.run(["jack_lsp"], capture_output=True, text=True).stdout.splitlines()
+
+
+@pytest.mark.jack
+def test_live_through_jack(jack_server, tmp_path):
+    """A test client hears jazzd on JACK: the seeded solo, in range, on the beat grid, all notes released."""
+    seed, bpm, spb = 7, 180, 60 / 180
+    received: list[tuple[float, mido.Message]] = []
+    backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
+    listener = backend.open_input("in", virtual=True, client_name="jazzd-test",
+                                  callback=lambda m: received.append((time.monotonic(), m)))
+    proc = subprocess.Popen([*JAZZD, "run", "--backend", "jack", "--output", "virtual", "--seed", str(seed),
+                             "--bpm", str(bpm)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: "jazzd:jazzd out" in jack_ports(), 20, 0.02, "jazzd's JACK port")
+        subprocess.run(["jack_connect", "jazzd:jazzd out", "jazzd-test:in"], check=True)
+        wait_for(lambda: sum(1 for _, m in received if m.type == "note_on" and m.channel == 1) >= 6 * 4, 30, 0.05,
+                 "five bars of chords")
+        stop_sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(10)
+    finally:
+        proc.kill()
+        time.sleep(0.2)  # let the last messages through JACK
+        listener.close()
+    stderr = proc.stderr.read()
+    assert code == 0, stderr
+    messages = [m for _, m in received]
+    check_released(messages)
+    last = max(t for t, _ in received)
+    assert last - stop_sent < spb + 0.1, "the last message came more than a beat after SIGTERM"
+
+    # the melody heard is a stretch of the seeded solo that `jazzd generate` writes
+    heard = [(t, m.note) for t, m in received if m.type == "note_on" and m.velocity > 0 and m.channel == 0]
+    assert len(heard) >= 8
+    assert all(52 <= note <= 81 for _, note in heard)
+    expected = expected_melody(tmp_path, seed, 40, bpm)
+    pitches = [n for n, _, _ in expected]
+    heard_pitches = [n for _, n in heard]
+    starts = [i for i in range(len(pitches)) if pitches[i:i + len(heard_pitches)] == heard_pitches]
+    assert starts, "the live melody is not the seeded solo"
+    beats = np.array([expected[starts[0] + k][1] for k in range(len(heard))])
+    times = np.array([t for t, _ in heard])
+    # on the beat grid: one offset (the connection's latency) fits every onset within a loose bound
+    offset = np.median(times - beats * spb)
+    residual = np.abs(times - beats * spb - offset)
+    assert residual.max() < 0.020, f"onsets off the grid by up to {residual.max() * 1000:.1f} ms"
+    # the chords land on the bar lines of the same grid
+    chord_times = np.array(sorted({round(t, 4) for t, m in received if m.type == "note_on" and m.channel == 1}))
+    chord_beats = (chord_times - offset) / spb
+    assert np.abs(chord_beats - np.round(chord_beats / 4) * 4).max() * spb < 0.020
