@@ -79,7 +79,7 @@ KEYS: tuple[Key, ...] = (
     Key("midi", "fallback_file", str, "jazzd-live.mid", "file that output = auto records to where no MIDI system runs", _nonempty),
     Key("scheduler", "lookahead_beats", float, 1.0, "how far ahead of the playhead values are generated, beats", _range(0.25, 16)),
     Key("log", "level", str, "info", "debug | info | warning | error", _choice("debug", "info", "warning", "error")),
-    Key("train", "corpus", str, "data/metheny_solo.toml", "corpus jazzd train reads without arguments: a manifest or MIDI file", _nonempty),
+    Key("train", "corpus", str, "data/metheny_guitar.toml", "corpus jazzd train reads without arguments: a manifest or MIDI file", _nonempty),
     Key("train", "epochs", int, 100, "training epochs (the course: 100)", _range(1, 100000)),
     Key("train", "n_a", int, 64, "LSTM units (the course: 64)", _range(1, 4096)),
     Key("train", "Tx", int, 30, "training window length in values (the course: 30)", _range(2, 10000)),

@@ -1,0 +1,57 @@
+"""Training on the real corpus through the real CLI (a short run), then generating with the result."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import SOLO_MANIFEST, jazzd
+from jazzd.corpus import load_corpus
+from jazzd.modeldir import load_model
+from jazzd.vocab import Vocabulary
+from test_cli import read_notes
+
+pytestmark = [pytest.mark.e2e, pytest.mark.tf]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("train") / "short"
+    result = jazzd("train", SOLO_MANIFEST, "--out", out, "--epochs", "3", "--quiet", timeout=600)
+    assert result.returncode == 0, result.stderr
+    return out, result.stdout
+
+
+def test_train_reports_the_corpus_and_held_out_figures(trained):
+    out, stdout = trained
+    [piece] = load_corpus([SOLO_MANIFEST])
+    vocab = Vocabulary.from_corpus(v for m in piece.measures for v in m.values)
+    assert f"{len(piece.measures)} measures" in stdout
+    assert f"n_values = {vocab.n_values}" in stdout
+    assert "Tx = 30" in stdout and "m = " in stdout
+    for name in ("lstm", "unigram", "bigram", "trigram"):
+        assert any(line.startswith(name) for line in stdout.splitlines()), name
+
+
+def test_the_trained_model_directory(trained):
+    out, _ = trained
+    model = load_model(out)
+    [piece] = load_corpus([SOLO_MANIFEST])
+    assert model.vocab.values == Vocabulary.from_corpus(v for m in piece.measures for v in m.values).values
+    meta = json.loads((out / "metadata.json").read_text())
+    assert (meta["n_a"], meta["Tx"], meta["epochs"]) == (64, 30, 3)
+    assert meta["corpus"]["files"][0]["sha256"] == piece.sha256
+    held = meta["metrics"]["held_out"]
+    assert held["lstm"]["values"] == held["bigram"]["values"] > 0
+    assert np.isfinite(held["lstm"]["loss"]) and 0 <= held["bigram"]["accuracy"] <= 1
+    # the course's parameter count: 4 * n_a * (n_values + n_a + 1) + (n_a + 1) * n_values
+    n, a = model.n_values, model.n_a
+    assert sum(w.size for w in model.weights.arrays().values()) == 4 * a * (n + a + 1) + (a + 1) * n
+
+
+def test_generate_with_the_trained_model(trained, tmp_path):
+    out, _ = trained
+    result = jazzd("generate", "--model", out, "--seed", "1", "-o", tmp_path / "my_music.mid")
+    assert result.returncode == 0, result.stderr
+    _, notes, _ = read_notes(tmp_path / "my_music.mid")
+    assert any(ch == 0 for ch, *_ in notes) and any(ch == 1 for ch, *_ in notes)
