@@ -30,7 +30,7 @@ def main(argv=None) -> dict:
     from jazzd.harmony import Progression
     from jazzd.improviser import Improviser, lstm_step
     from jazzd.modeldir import load_model
-    from jazzd.solo import make_soloist
+    from jazzd.solo import make_soloist, seeded_generators
 
     model = load_model(args.model)
     imp = Improviser(model.weights, model.vocab, 1.0, np.random.default_rng(0))
@@ -39,7 +39,7 @@ def main(argv=None) -> dict:
     def numpy_step():
         lstm_step(imp.weights, x_row, imp.a, imp.c)
 
-    soloist = make_soloist(model, Progression("| Dm7 | G7 | Cmaj7 | Cmaj7 |"), seed=0)
+    soloist = make_soloist(model, Progression("| Dm7 | G7 | Cmaj7 | Cmaj7 |"), seeded_generators(0))
     results = {
         "numpy LSTM step": time_calls(numpy_step, args.steps),
         "live path: step + sample + realize": time_calls(soloist.next_event, args.steps),

@@ -48,6 +48,12 @@ FLAG_KEYS = {
     "midi.output": ("--output", "output"),
     "midi.backend": ("--backend", "backend"),
     "comp.enabled": ("--comp/--no-comp", "comp"),
+    "midi.input": ("--input", "input"),
+    "input.mode": ("--mode", "mode"),
+    "clock.source": ("--clock", "clock"),
+    "harmony.source": ("--harmony", "harmony"),
+    "feel.swing": ("--swing", "swing"),
+    "state.file": ("--state", "state"),
     "log.level": ("--log-level", "log_level"),
 }
 
@@ -69,19 +75,16 @@ def cmd_run(args) -> int:
 def cmd_generate(args) -> int:
     from jazzd.generate import generate
     from jazzd.modeldir import load_model
-    from jazzd.solo import make_soloist
+    from jazzd.solo import from_config
 
     config = _config(args)
     _setup_logging(config["log.level"])
     model = load_model(config.path_of("model.path"))
-    progression = config.progression()
-    soloist = make_soloist(model, progression, temperature=config["improviser.temperature"],
-                           seed=config["improviser.seed"], low=config["melody.low"], high=config["melody.high"],
-                           velocity=config["melody.velocity"])
+    harmony, soloist, feel, _ = from_config(config, model, config["improviser.seed"], live=False)
     out = Path(args.o) if args.o else Path(config["generate.output"])
     values = None if args.bars else (args.values or config["generate.values"])
     try:
-        result = generate(soloist, progression, out, config["clock.bpm"], values=values, bars=args.bars,
+        result = generate(soloist, feel, out, config["clock.bpm"], values=values, bars=args.bars,
                           melody_channel=config["melody.channel"] - 1, melody_program=config["melody.program"],
                           comp_channel=config["comp.channel"] - 1, comp_program=config["comp.program"],
                           comp_velocity=config["comp.velocity"])
@@ -89,7 +92,7 @@ def cmd_generate(args) -> int:
         raise JazzdError(f"{out}: cannot write ({err.strerror or err})") from None
     seconds = result.beats * 60.0 / config["clock.bpm"]
     print(f"wrote {result.path}: {len(result.events)} values, {len(result.melody)} notes over "
-          f"{result.beats / progression.beats_per_bar:g} bars of {progression.lead_sheet.strip()} "
+          f"{result.beats / harmony.beats_per_bar:g} bars of {harmony.lead_sheet} "
           f"at {config['clock.bpm']:g} BPM ({seconds:.1f} s)")
     return 0
 
@@ -135,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", help="auto | virtual | FILE.mid | name of an existing MIDI output port")
     run.add_argument("--backend", choices=["auto", "alsa", "jack", "coremidi"])
     run.add_argument("--comp", action=argparse.BooleanOptionalAction, default=None, help="play the chords too")
+    run.add_argument("--input", help="auto | off | virtual | name of an existing MIDI input port")
+    run.add_argument("--mode", choices=["off", "prime", "trade"], help="what the player's notes do")
+    run.add_argument("--clock", choices=["internal", "midi"], help="internal tempo, or follow MIDI beat clock")
+    run.add_argument("--harmony", choices=["progression", "corpus", "live"], help="where the chords come from")
+    run.add_argument("--swing", type=float, help="share of the beat the first eighth takes, 0.5..0.75")
+    run.add_argument("--state", help="state file kept across restarts")
     run.add_argument("--bars", type=int, help="stop by itself after this many bars")
     run.add_argument("--timing-log", type=Path, help="write due and sent time of every message to this CSV")
     run.set_defaults(func=cmd_run)

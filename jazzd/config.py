@@ -60,9 +60,30 @@ KEYS: tuple[Key, ...] = (
     Key("model", "path", str, "models/default", "model directory (relative to this file)", _nonempty),
     Key("improviser", "temperature", float, 1.0, "sampling temperature; 0 = argmax (the course), 1 = the model's own distribution", _range(0.0, 5.0)),
     Key("improviser", "seed", int, None, "seed for a reproducible solo; absent = a new solo every run", _range(0), optional=True),
+    Key("clock", "source", str, "internal", "internal (bpm below) | midi (follow MIDI beat clock on the input)", _choice("internal", "midi")),
     Key("clock", "bpm", float, 120.0, "tempo in beats (quarter notes) per minute", _range(0, 400, lo_open=True)),
+    Key("harmony", "source", str, "progression", "progression | corpus (the model's training chords) | live (keys held on the input)", _choice("progression", "corpus", "live")),
     Key("harmony", "progression", str, "| Dm7 | G7 | Cmaj7 | Cmaj7 |", "lead sheet, looped", _nonempty),
     Key("harmony", "beats_per_bar", int, 4, "beats per bar", _range(1, 16)),
+    Key("input", "mode", str, "off", "off | prime | trade: what the player's notes do", _choice("off", "prime", "trade")),
+    Key("input", "phrase_end_beats", float, 2.0, "trade: silence that ends the player's phrase, beats", _range(0.25, 64)),
+    Key("input", "trade_bars", int, 4, "trade: longest phrase before jazzd answers, bars (4 = trading fours)", _range(1, 64)),
+    Key("input", "answer_bars", int, 0, "trade: bars jazzd answers for; 0 = as many as the phrase took", _range(0, 64)),
+    Key("input", "interrupt", bool, False, "trade: a player note stops jazzd's answer at the next beat", None),
+    Key("input", "chord_channel", int, 0, "MIDI channel 1..16 whose notes are chords, not melody; 0 = none", _range(0, 16)),
+    Key("input", "split_note", int, 0, "notes below this MIDI note number are chords, not melody; 0 = no split", _range(0, 127)),
+    Key("controls", "channel", int, 0, "MIDI channel 1..16 the controls listen on; 0 = any", _range(0, 16)),
+    Key("controls", "temperature", int, 20, "CC number: temperature, 0..127 -> 0.1..2.0; -1 = none", _range(-1, 127)),
+    Key("controls", "mute", int, 21, "CC number: mute while >= 64; -1 = none", _range(-1, 127)),
+    Key("controls", "panic", int, 22, "CC number: all notes off now; -1 = none", _range(-1, 127)),
+    Key("controls", "reset", int, 23, "CC number: a and c back to zeros; -1 = none", _range(-1, 127)),
+    Key("controls", "tempo", int, 24, "CC number: internal tempo, 0..127 -> 40..294 BPM; -1 = none", _range(-1, 127)),
+    Key("controls", "mode", int, 25, "CC number: input mode, 0..42 off, 43..85 prime, 86..127 trade; -1 = none", _range(-1, 127)),
+    Key("feel", "swing", float, 0.5, "share of a beat the first of two eighths takes, 0.5 (straight)..0.75", _range(0.5, 0.75)),
+    Key("feel", "accent", int, 8, "velocity added on beat 1 (half on beat 3, a quarter off between beats), 0..40", _range(0, 40)),
+    Key("feel", "humanize_ms", float, 0.0, "largest random shift of a note's onset, milliseconds", _range(0, 50)),
+    Key("feel", "humanize_velocity", int, 0, "largest random change of a velocity", _range(0, 40)),
+    Key("state", "file", str, "", "where a, c, the RNG and the playhead are kept across restarts; empty = off", None),
     Key("melody", "channel", int, 1, "MIDI channel of the solo, 1..16", _range(1, 16)),
     Key("melody", "program", int, 26, "General MIDI program sent at start, 0..127 (26 = jazz guitar); -1 sends none", _range(-1, 127)),
     Key("melody", "low", int, 52, "lowest MIDI note number of the solo (52 = E3)", _range(0, 127)),
@@ -76,6 +97,9 @@ KEYS: tuple[Key, ...] = (
     Key("midi", "backend", str, "auto", "auto | alsa | jack | coremidi", _choice("auto", "alsa", "jack", "coremidi")),
     Key("midi", "client_name", str, "jazzd", "MIDI client name of the virtual port", _nonempty),
     Key("midi", "output_port", str, "jazzd out", "name of the virtual output port", _nonempty),
+    Key("midi", "input", str, "auto", "auto | off | virtual | name of an existing input port", _nonempty),
+    Key("midi", "input_client_name", str, "jazzd-in", "MIDI client name of the virtual input (JACK needs its own)", _nonempty),
+    Key("midi", "input_port", str, "jazzd in", "name of the virtual input port", _nonempty),
     Key("midi", "fallback_file", str, "jazzd-live.mid", "file that output = auto records to where no MIDI system runs", _nonempty),
     Key("scheduler", "lookahead_beats", float, 1.0, "how far ahead of the playhead values are generated, beats", _range(0.25, 16)),
     Key("log", "level", str, "info", "debug | info | warning | error", _choice("debug", "info", "warning", "error")),
@@ -168,6 +192,21 @@ class Config:
         if high - low < 11:
             raise ConfigError(f"{self.where('melody.high')} must be at least an octave above [melody] low "
                               f"({low}), got {high}")
+        if self["harmony.source"] == "live" and not (self["input.chord_channel"] or self["input.split_note"]):
+            raise ConfigError(f"{self.where('harmony.source')} = \"live\" needs [input] chord_channel or "
+                              f"split_note, to tell chord keys from melody")
+        needs_input = [k for k, v in (("input.mode", self["input.mode"] != "off"),
+                                      ("clock.source", self["clock.source"] == "midi"),
+                                      ("harmony.source", self["harmony.source"] == "live")) if v]
+        if needs_input and self["midi.input"] == "off":
+            raise ConfigError(f"{self.where(needs_input[0])} = {self[needs_input[0]]!r} needs a MIDI input, "
+                              f"but [midi] input is \"off\"")
+        numbers = [(self[f"controls.{n}"], n) for n in ("temperature", "mute", "panic", "reset", "tempo", "mode")]
+        seen = {}
+        for number, name in numbers:
+            if number >= 0 and number in seen:
+                raise ConfigError(f"{self.where('controls.' + name)} uses CC {number}, as does [controls] {seen[number]}")
+            seen[number] = name
         if self["comp.enabled"] and self["comp.channel"] == self["melody.channel"]:
             raise ConfigError(f"{self.where('comp.channel')} must differ from [melody] channel "
                               f"({self['melody.channel']}) while comping is enabled")
@@ -184,6 +223,32 @@ class Config:
             return Progression(self["harmony.progression"], self["harmony.beats_per_bar"])
         except (ChordSymbolError, ValueError) as err:
             raise ConfigError(f"{self.where('harmony.progression')}: {err}") from None
+
+
+    def harmony(self, model=None):
+        """The harmony [harmony] source names: a Progression, the corpus's chords, or a LiveHarmony.
+
+        Args:
+            model: the loaded model (jazzd.modeldir.ModelDir), for source "corpus".
+        Raises:
+            ConfigError: for a bad progression, or "corpus" with a model that has no chords saved.
+        """
+        from jazzd.harmony import LiveHarmony, progression_from_json
+
+        progression = self.progression()
+        source = self["harmony.source"]
+        if source == "live":
+            return LiveHarmony(progression.chord_at(0), progression.beats_per_bar)
+        if source == "corpus":
+            data = (model.metadata if model is not None else {}).get("harmony")
+            if not data:
+                raise ConfigError(f"{self.where('harmony.source')} = \"corpus\", but the model has no corpus chords "
+                                  f"(retrain it with this version of jazzd train)")
+            try:
+                return progression_from_json(data)
+            except ValueError as err:
+                raise ConfigError(f"{self.where('harmony.source')} = \"corpus\": the model's {err}") from None
+        return progression
 
 
 def defaults() -> Config:

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from jazzd.errors import CorpusError, GrammarError
-from jazzd.grammar import MelodyNote, parse_measure
+from jazzd.grammar import MelodyNote, measure_timeline, parse_measure
 from jazzd.harmony import chord_from_pitches
 
 log = logging.getLogger(__name__)
@@ -338,18 +338,9 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
         notes = [n for n in melody if offset - 1e-9 <= n.offset < bar_end - 1e-9]
         if not notes:
             continue  # a bar without melody carries nothing to learn
-        timeline: list[MelodyNote] = []
         # A note held over the bar line from the bar before is not a rest.
         held = [n.offset + n.duration for n in melody if n.offset < offset - 1e-9]
-        cursor = max([offset] + held[-1:])
-        for n in notes:
-            if n.offset > cursor + 1e-6:
-                timeline.append(MelodyNote(cursor, n.offset - cursor, None))
-            timeline.append(n)
-            cursor = n.offset + n.duration
-        if cursor < bar_end - 1e-6:
-            timeline.append(MelodyNote(cursor, bar_end - cursor, None))
-        timeline = [n for n in timeline if round(n.duration, 3) > 0]
+        timeline = measure_timeline(notes, offset, bar_end, held[-1] if held else offset)
 
         inside = [(o, p) for o, p in chord_events if offset - 1e-9 <= o < bar_end - 1e-9]
         before = [(o, p) for o, p in chord_events if o < offset - 1e-9]

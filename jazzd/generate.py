@@ -12,7 +12,7 @@ from pathlib import Path
 
 import mido
 
-from jazzd.harmony import Progression
+from jazzd.feel import Feel
 from jazzd.realizer import Note
 from jazzd.solo import SoloEvent, Soloist, comp_notes
 
@@ -46,14 +46,15 @@ def _track(name: str, channel: int, program: int, notes: list[Note]) -> mido.Mid
     return track
 
 
-def generate(soloist: Soloist, progression: Progression, out: Path, bpm: float, *, values: int | None = 50,
+def generate(soloist: Soloist, feel: Feel, out: Path, bpm: float, *, values: int | None = 50,
              bars: int | None = None, melody_channel: int = 0, melody_program: int = 26,
              comp_channel: int = 1, comp_program: int = 0, comp_velocity: int = 60) -> Generated:
     """Generate a solo and write it as a MIDI file.
 
     Args:
-        soloist: the improviser, harmony and realizer (see solo.make_soloist).
-        progression: the chords under the solo (also written as a track).
+        soloist: the improviser, harmony and realizer (see solo.from_config); its
+            harmony's chords are written as the chords track.
+        feel: swing, accents and humanize, applied to the melody.
         out: the .mid file to write.
         bpm: tempo written to the file, beats per minute.
         values: how many values to generate (used when bars is None).
@@ -68,6 +69,7 @@ def generate(soloist: Soloist, progression: Progression, out: Path, bpm: float, 
         OSError: if the file cannot be written.
     Source: course generate_music (my_music.midi), with a seedable sampler.
     """
+    progression = soloist.harmony
     if bars is None and not (values and values > 0):
         raise ValueError("generate needs a positive number of values or bars")
     end = None if bars is None else float(bars * progression.beats_per_bar)
@@ -81,7 +83,7 @@ def generate(soloist: Soloist, progression: Progression, out: Path, bpm: float, 
         n = e.note
         if end is not None and n.end > end:
             n = Note(n.onset, end - n.onset, n.pitch, n.velocity)
-        melody.append(n)
+        melody.append(feel.perform(n))
     if end is None:
         bpb = progression.beats_per_bar
         end = float(-(-soloist.horizon // bpb) * bpb)  # up to the next bar line

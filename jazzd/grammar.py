@@ -165,6 +165,31 @@ class MelodyNote:
     pitch: int | None
 
 
+def measure_timeline(notes: Sequence[MelodyNote], bar_start: float, bar_end: float,
+                     held_until: float | None = None) -> list[MelodyNote]:
+    """A bar's notes with the gaps between them filled by rests.
+
+    Args:
+        notes: the bar's notes (onsets in [bar_start, bar_end)), monophonic, sorted.
+        bar_start, bar_end: the bar, in beats.
+        held_until: where a note held over from the bar before ends (no rest before it).
+    Returns:
+        Notes and rests (pitch None) that tile the bar from max(bar_start,
+        held_until) on; the last note may run past bar_end. Rests shorter than
+        0.0005 beats are dropped.
+    """
+    timeline: list[MelodyNote] = []
+    cursor = max(bar_start, held_until if held_until is not None else bar_start)
+    for n in notes:
+        if n.offset > cursor + 1e-6:
+            timeline.append(MelodyNote(cursor, n.offset - cursor, None))
+        timeline.append(n)
+        cursor = n.offset + n.duration
+    if cursor < bar_end - 1e-6:
+        timeline.append(MelodyNote(cursor, bar_end - cursor, None))
+    return [n for n in timeline if round(n.duration, 3) > 0]
+
+
 def parse_measure(notes: Sequence[MelodyNote], chords: Sequence[tuple[float, object]]) -> list[Value]:
     """Turn one measure of melody into grammar values.
 

@@ -12,8 +12,11 @@ is "-" in music21, and "-" after a root means minor on a jazz lead sheet).
 
 from __future__ import annotations
 
+import bisect
 import functools
+import math
 import re
+import threading
 from dataclasses import dataclass, field
 
 from jazzd.errors import ChordSymbolError
@@ -227,8 +230,43 @@ class Segment:
     bar: int
 
 
+def parse_lead_sheet(lead_sheet: str, beats_per_bar: int = 4) -> list[Segment]:
+    """Read a lead sheet into segments (see Progression for the syntax).
+
+    Raises:
+        ChordSymbolError: for an unknown chord symbol, naming it and its bar.
+        ValueError: for an empty progression, an empty bar or "%" in bar 1.
+    """
+    if beats_per_bar <= 0:
+        raise ValueError(f"beats_per_bar must be > 0, got {beats_per_bar}")
+    if not lead_sheet.strip().strip("|").strip():
+        raise ValueError("the progression has no bars")
+    bars = [b.split() for b in lead_sheet.strip().strip("|").split("|")]
+    segments: list[Segment] = []
+    previous: list[str] | None = None
+    for number, symbols in enumerate(bars, start=1):
+        if not symbols:
+            raise ValueError(f"bar {number} of the progression is empty (use % to repeat a bar)")
+        if symbols == ["%"]:
+            if previous is None:
+                raise ValueError("bar 1 of the progression cannot be % (nothing to repeat)")
+            symbols = previous
+        length = beats_per_bar / len(symbols)
+        for i, symbol in enumerate(symbols):
+            if symbol.upper() in NO_CHORD:
+                chord = None
+            else:
+                try:
+                    chord = chord_from_symbol(symbol)
+                except ChordSymbolError as err:
+                    raise ChordSymbolError(f"bar {number}: {err}") from None
+            segments.append(Segment((number - 1) * beats_per_bar + i * length, length, chord, number))
+        previous = symbols
+    return segments
+
+
 class Progression:
-    """A looped chord progression read from a lead-sheet string.
+    """A looped chord progression, read from a lead-sheet string.
 
     "| Dm7 | G7 | Cmaj7 | % |": bars between bar lines; several chords in one bar
     share it equally ("| Dm7 G7 |" gives two beats each in 4/4); "%" repeats the
@@ -245,38 +283,31 @@ class Progression:
     """
 
     def __init__(self, lead_sheet: str, beats_per_bar: int = 4):
-        if beats_per_bar <= 0:
-            raise ValueError(f"beats_per_bar must be > 0, got {beats_per_bar}")
-        self.lead_sheet = lead_sheet
-        self.beats_per_bar = beats_per_bar
-        bars = [b.split() for b in lead_sheet.strip().strip("|").split("|")]
-        if not lead_sheet.strip().strip("|").strip():
-            raise ValueError("the progression has no bars")
-        segments: list[Segment] = []
-        previous: list[str] | None = None
-        for number, symbols in enumerate(bars, start=1):
-            if not symbols:
-                raise ValueError(f"bar {number} of the progression is empty (use % to repeat a bar)")
-            if symbols == ["%"]:
-                if previous is None:
-                    raise ValueError("bar 1 of the progression cannot be % (nothing to repeat)")
-                symbols = previous
-            length = beats_per_bar / len(symbols)
-            for i, symbol in enumerate(symbols):
-                if symbol.upper() in NO_CHORD:
-                    chord = None
-                else:
-                    try:
-                        chord = chord_from_symbol(symbol)
-                    except ChordSymbolError as err:
-                        raise ChordSymbolError(f"bar {number}: {err}") from None
-                start = (number - 1) * beats_per_bar + i * length
-                segments.append(Segment(start, length, chord, number))
-            previous = symbols
+        self._setup(parse_lead_sheet(lead_sheet, beats_per_bar), beats_per_bar, lead_sheet.strip())
+
+    @classmethod
+    def from_segments(cls, segments, beats_per_bar: int, name: str) -> "Progression":
+        """A progression of given segments (e.g. a corpus's chords), looped.
+
+        Args:
+            segments: Segments sorted by start, the first at beat 0.
+            beats_per_bar: beats per bar.
+            name: how logs name it.
+        Raises:
+            ValueError: if there are no chords.
+        """
+        progression = cls.__new__(cls)
+        progression._setup(list(segments), beats_per_bar, name)
+        return progression
+
+    def _setup(self, segments: list[Segment], beats_per_bar: int, name: str) -> None:
         if all(s.chord is None for s in segments):
             raise ValueError("the progression has only N.C. bars; it needs at least one chord")
+        self.lead_sheet = name
+        self.beats_per_bar = beats_per_bar
         self.segments: tuple[Segment, ...] = tuple(segments)
-        self.bars = len(bars)
+        end = max(s.start + s.length for s in segments)
+        self.bars = max(1, math.ceil(end / beats_per_bar - 1e-9))
         self.length_beats = float(self.bars * beats_per_bar)
         # The chord the melody hears in each segment: N.C. keeps the previous one
         # (looping round from the end for a leading N.C.).
@@ -289,8 +320,6 @@ class Progression:
         self._starts = tuple(s.start for s in segments)
 
     def _index(self, beat: float) -> int:
-        import bisect
-
         position = beat % self.length_beats
         return max(0, bisect.bisect_right(self._starts, position + 1e-9) - 1)
 
@@ -317,3 +346,97 @@ class Progression:
 
     def __repr__(self):
         return f"Progression({self.lead_sheet!r}, beats_per_bar={self.beats_per_bar})"
+
+
+class LiveHarmony:
+    """The chord the player holds on the keyboard, as it changes over beats.
+
+    With no chord played yet the fallback chord sounds; with no keys held the
+    last chord stays. Written by the MIDI input thread, read by the improviser.
+
+    Args:
+        fallback: the chord before the player plays one.
+        beats_per_bar: beats per bar.
+    """
+
+    def __init__(self, fallback: Chord, beats_per_bar: int = 4):
+        self.beats_per_bar = beats_per_bar
+        self.lead_sheet = "live chords"
+        self._history: list[tuple[float, Chord]] = [(-math.inf, fallback)]
+        self._lock = threading.Lock()
+
+    def set_chord(self, beat: float, chord: Chord) -> None:
+        """The player's chord from a beat on (later changes at earlier beats replace them)."""
+        with self._lock:
+            while len(self._history) > 1 and self._history[-1][0] >= beat:
+                self._history.pop()
+            self._history.append((beat, chord))
+            del self._history[1:-64]  # keep recent changes only
+
+    @property
+    def current(self) -> Chord:
+        return self._history[-1][1]
+
+    def chord_at(self, beat: float) -> Chord:
+        """The chord held at a beat (the last change at or before it)."""
+        with self._lock:
+            history = self._history
+            index = bisect.bisect_right([b for b, _ in history], beat + 1e-9) - 1
+            return history[max(0, index)][1]
+
+    def segments_between(self, start_beats: float, end_beats: float):
+        """Nothing to comp: the player plays the chords."""
+        return iter(())
+
+
+def chord_to_json(chord: Chord) -> list:
+    """A chord as JSON-able data: [symbol, root, voicing]."""
+    return [chord.symbol, chord.root, list(chord.voicing)]
+
+
+def chord_from_json(data) -> Chord:
+    """The inverse of chord_to_json (no music21 needed).
+
+    Raises:
+        ValueError: if the data is not a chord.
+    """
+    symbol, root, voicing = data
+    return Chord(str(symbol), int(root), frozenset(int(p) % 12 for p in voicing), tuple(int(p) for p in voicing))
+
+
+def progression_to_json(measures) -> dict:
+    """The chords of corpus measures, for a model's metadata.
+
+    Args:
+        measures: jazzd.corpus.Measure objects in order (their chords are
+            (offset, MIDI note numbers) pairs).
+    Returns:
+        {"beats_per_bar": the most common bar length, "bars": [[length,
+        [[offset in bar, chord_to_json], ...]], ...]}.
+    """
+    from collections import Counter
+
+    bars = []
+    for m in measures:
+        chords = [[round(o - m.offset, 6), chord_to_json(chord_from_pitches(p))] for o, p in m.chords]
+        bars.append([m.length, chords])
+    lengths = Counter(length for length, _ in bars)
+    return {"beats_per_bar": int(round(lengths.most_common(1)[0][0])) if bars else 4, "bars": bars}
+
+
+def progression_from_json(data: dict, name: str = "the corpus's chords") -> Progression:
+    """The corpus progression saved by progression_to_json, looped.
+
+    Raises:
+        ValueError: if the data is malformed or holds no chord.
+    """
+    segments, start = [], 0.0
+    try:
+        for number, (length, chords) in enumerate(data["bars"], start=1):
+            for i, (offset, chord) in enumerate(chords):
+                end = chords[i + 1][0] if i + 1 < len(chords) else length
+                segments.append(Segment(start + offset, end - offset, chord_from_json(chord), number))
+            start += length
+        return Progression.from_segments(segments, int(data["beats_per_bar"]), name)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"bad corpus harmony ({err})") from None

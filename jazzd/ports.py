@@ -282,3 +282,39 @@ def open_output(target: str, backend: str, clock, client_name: str = "jazzd", po
             log.warning("%s: recording to %s instead; to play live, %s", err, fallback_file, NO_MIDI_FIX)
             return MidiFileRecorder(Path(fallback_file), clock, flush_beats)
     return RtMidiOutput(chosen, target, client_name, virtual=False)
+
+
+def open_input(target: str, backend: str | None, callback, client_name: str = "jazzd-in",
+               port_name: str = "jazzd in"):
+    """Open the daemon's MIDI input on the output's backend.
+
+    Args:
+        target: "auto" (a virtual port where the backend allows, else none),
+            "off" (none), "virtual" (a virtual port, or an error), or the name
+            (or part of it) of an existing input port to connect to.
+        backend: the output's backend (a key of BACKENDS), or None when the
+            output is a file (then "auto" opens nothing).
+        callback: called with each mido message on python-rtmidi's thread; it
+            must only hand the message on.
+        client_name, port_name: names of the virtual port. JACK needs a client
+            name of its own for the input ("jazzd-in:jazzd in").
+    Returns:
+        The open mido input port, or None.
+    Raises:
+        PortError: if a requested port cannot be opened.
+    """
+    if target == "off" or (target == "auto" and backend is None):
+        return None
+    if backend is None:
+        raise PortError(f"MIDI input {target!r} needs a MIDI system, but the output is a file; {NO_MIDI_FIX}")
+    mido_backend = _mido_backend(backend)
+    try:
+        with _quiet_stderr():
+            if target in ("auto", "virtual"):
+                return mido_backend.open_input(port_name, virtual=True, client_name=client_name, callback=callback)
+            name = match_port(mido_backend.get_input_names(), target)
+            return mido_backend.open_input(name, callback=callback)
+    except PortError as err:
+        raise PortError(str(err).replace("MIDI output", "MIDI input")) from None
+    except Exception as err:  # rtmidi's errors
+        raise PortError(f"cannot open MIDI input {target!r} on {backend}: {err}") from err

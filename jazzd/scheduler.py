@@ -67,6 +67,7 @@ class Scheduler:
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._stopping = False
+        self._panic = False
         self._thread: threading.Thread | None = None
 
     # -- filling the queue (any thread) ------------------------------------------
@@ -101,6 +102,31 @@ class Scheduler:
             heapq.heapify(self._heap)
             self._cond.notify()
 
+    def truncate(self, channel: int, from_beat: float) -> None:
+        """End a channel's part at a beat: drop its note-ons from there, move its later note-offs there."""
+        with self._cond:
+            kept, moved = [], []
+            for item in self._heap:
+                if getattr(item.msg, "channel", None) != channel or item.beat < from_beat:
+                    kept.append(item)
+                elif item.msg.type == "note_off":
+                    moved.append(_Item(float(from_beat), item.priority, item.seq, item.msg))
+            self._heap = kept + moved
+            heapq.heapify(self._heap)
+            self._cond.notify()
+
+    def panic(self) -> None:
+        """All notes off now: the sender drops the queue, releases every sounding note
+        and sends All Notes Off on every channel used. Safe from any thread."""
+        with self._cond:
+            self._panic = True
+            self._cond.notify()
+
+    def wake(self) -> None:
+        """Make the sender look at the clock again (after a tempo or transport change)."""
+        with self._cond:
+            self._cond.notify()
+
     # -- the sender thread ----------------------------------------------------
 
     def start(self) -> None:
@@ -114,6 +140,16 @@ class Scheduler:
                 with self._cond:
                     if self._stopping:
                         return
+                    if self._panic:
+                        self._panic = False
+                        self._heap.clear()
+                        panic = True
+                    else:
+                        panic = False
+                if panic:
+                    self.release()
+                    continue
+                with self._cond:
                     if not self._heap:
                         self._cond.wait(MAX_WAIT_S)
                         continue
@@ -158,8 +194,9 @@ class Scheduler:
     def release(self) -> None:
         """Note-off for every sounding note, then All Notes Off on every channel used.
 
-        Call after stop(), from the thread that owns the port. Sends now, not on
-        the clock; a failing port is logged and the rest is still tried.
+        Called by the sender for a panic, and after stop() by the thread that
+        owns the port. Sends now, not on the clock; a failing port is logged and
+        the rest is still tried.
         """
         now = time.monotonic()
         for channel, note in sorted(self.sounding):

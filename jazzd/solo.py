@@ -17,10 +17,13 @@ from jazzd.improviser import Improviser
 from jazzd.realizer import Note, Realizer
 
 
-def seeded_generators(seed: int | None) -> tuple[np.random.Generator, np.random.Generator]:
-    """Two independent generators (sampling, realization) from one seed (None: from the OS)."""
-    sampling, realization = np.random.SeedSequence(seed).spawn(2)
-    return np.random.default_rng(sampling), np.random.default_rng(realization)
+GENERATORS = ("sampling", "realization", "feel")
+
+
+def seeded_generators(seed: int | None) -> dict[str, np.random.Generator]:
+    """Independent generators for sampling, realization and feel, from one seed (None: from the OS)."""
+    children = np.random.SeedSequence(seed).spawn(len(GENERATORS))
+    return {name: np.random.default_rng(child) for name, child in zip(GENERATORS, children)}
 
 
 @dataclass(frozen=True)
@@ -34,18 +37,44 @@ class SoloEvent:
     note: Note | None
 
 
-def make_soloist(model, harmony, *, temperature: float = 1.0, seed: int | None = None, low: int = 52,
-                 high: int = 81, velocity: int = 90) -> "Soloist":
+def make_soloist(model, harmony, generators: dict, *, temperature: float = 1.0, low: int = 52, high: int = 81,
+                 velocity: int = 90) -> "Soloist":
     """A Soloist for a loaded model (jazzd.modeldir.ModelDir) over a harmony.
 
-    The seed fixes both the sampling and the pitch choices, so the same seed,
-    model, harmony and settings give the same notes live and offline.
+    Args:
+        generators: from seeded_generators(); the same seed, model, harmony and
+            settings give the same notes live and offline.
     Raises:
         ValueError: for a bad pitch range, velocity or temperature.
     """
-    sampling, realization = seeded_generators(seed)
-    improviser = Improviser(model.weights, model.vocab, temperature, sampling)
-    return Soloist(improviser, harmony, Realizer(low, high, velocity, realization))
+    improviser = Improviser(model.weights, model.vocab, temperature, generators["sampling"])
+    return Soloist(improviser, harmony, Realizer(low, high, velocity, generators["realization"]))
+
+
+def from_config(config, model, seed: int | None, live: bool = True):
+    """The harmony, the soloist and the feel that config asks for, seeded.
+
+    Args:
+        live: allow [harmony] source = "live"; offline, the progression stands in for it.
+
+    Returns:
+        (harmony, soloist, feel, generators).
+    Raises:
+        ConfigError: see Config.harmony.
+    """
+    from jazzd.feel import Feel
+
+    if config["harmony.source"] == "live" and not live:
+        harmony = config.progression()
+    else:
+        harmony = config.harmony(model)
+    generators = seeded_generators(seed)
+    soloist = make_soloist(model, harmony, generators, temperature=config["improviser.temperature"],
+                           low=config["melody.low"], high=config["melody.high"], velocity=config["melody.velocity"])
+    feel = Feel(config["feel.swing"], config["feel.accent"],
+                config["feel.humanize_ms"] / 1000.0 * config["clock.bpm"] / 60.0, config["feel.humanize_velocity"],
+                harmony.beats_per_bar, generators["feel"])
+    return harmony, soloist, feel, generators
 
 
 class Soloist:

@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 from jazzd import __version__
 from jazzd.baseline import NgramModel, evaluate
 from jazzd.corpus import Piece, load_corpus
+from jazzd.harmony import progression_to_json
 from jazzd.dataset import HOLDOUT_EVERY, HOLDOUT_PHASE, split, windows
 from jazzd.improviser import Improviser
 from jazzd.modeldir import save_model
@@ -116,6 +117,7 @@ def train(sources, out: Path, n_a: int = N_A, Tx: int = TX, epochs: int = EPOCHS
         "split": {"held_out_bars": f"bar number % {HOLDOUT_EVERY} == {HOLDOUT_PHASE}",
                   "train_values": data_split.n_train_values, "held_out_values": data_split.n_held_out_values},
         "metrics": {"held_out": report},
+        "harmony": progression_to_json([m for p in pieces for m in p.measures]),
         "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "jazzd_version": __version__,
         "optimizer": {"name": "Adam", "learning_rate": model.LEARNING_RATE, "beta_1": model.BETA_1, "beta_2": model.BETA_2},
