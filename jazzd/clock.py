@@ -154,6 +154,8 @@ class MidiClock:
         elif pulses:
             k, t = pulses[-1]
             self._fit = (t - k * self._period, self._period)
+        else:  # stopped: only the tempo is known
+            self._fit = (self._fit[0], self._period)
 
     def pulse(self, t: float) -> None:
         """A Timing Clock message (0xF8) arrived at monotonic time t."""

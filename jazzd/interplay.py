@@ -157,10 +157,14 @@ class Interplay:
 
     def _advance_trade(self, playhead: float) -> list:
         bpb = self.beats_per_bar
+        earliest = -math.inf
         if self.answer is not None:
-            if playhead < self.answer.end:
+            if playhead < self.answer.end - self.lookahead:
                 return []
-            self.answer = None  # the answer is over: listen
+            # the answer is about to end: a phrase already over gets its answer right after it
+            earliest = self.answer.end
+            if playhead >= self.answer.end:
+                self.answer = None
         phrase = self.phrase
         if not phrase.notes:
             return []
@@ -174,6 +178,7 @@ class Interplay:
             start = float(math.ceil(playhead / bpb + 1e-9) * bpb)
         else:
             return []
+        start = max(start, earliest)
         last = min(phrase.bar_of(min(playhead, turn_end - 1e-6)), first + self.trade_bars - 1)
         bars = self.answer_bars or (last - first + 1)
         values = [v for bar_values in phrase.values(first, last, self.harmony, min(playhead, turn_end))
