@@ -108,6 +108,7 @@ class MidiClock:
         self._index = 0
         self._last_pulse_s = None
         self._lock = threading.Lock()
+        self.on_run = None  # called (on the input thread) when a run starts, e.g. to wake the sender
 
     @property
     def bpm(self) -> float:
@@ -174,6 +175,9 @@ class MidiClock:
                 self._index += 1
                 self._position = self._index
             self._refit()
+            started = self.running and self._index == self._position and len(self._pulses) == 1
+        if started and self.on_run is not None:
+            self.on_run()
 
     def start(self, t: float) -> None:
         """Start (0xFA): play from beat 0 at the next pulse."""

@@ -293,6 +293,8 @@ class Daemon:
                                 client_name=config["midi.client_name"], port_name=config["midi.output_port"],
                                 fallback_file=str(config.path_of("midi.fallback_file")), flush_beats=self.beats_per_bar)
         self.scheduler = Scheduler(self.port, self.clock, record_timing=self.timing_log is not None)
+        if isinstance(self.clock, MidiClock):
+            self.clock.on_run = self.scheduler.wake  # beat 0 is due the moment its pulse arrives
         chord_channel = config["input.chord_channel"]
         self.listener = Listener(
             self.clock, self.events, self.scheduler,
@@ -327,9 +329,12 @@ class Daemon:
         restore_generators(self.generators, state.get("rng", {}))
         self.soloist.previous = state.get("previous")
         if isinstance(self.clock, TempoClock):
+            # resume at the bar line where it stopped; a value that was crossing it keeps its place
             bpb = self.beats_per_bar
-            self.start_beat = float(math.ceil(max(0.0, state["beat"]) / bpb - 1e-9) * bpb)
-            self.soloist.horizon = Fraction(self.start_beat)
+            self.start_beat = float(math.ceil(max(0.0, state["beat"]) / bpb - 1e-6) * bpb)
+            horizon = Fraction(state.get("horizon", self.start_beat)).limit_denominator(12)
+            in_bar = self.start_beat <= horizon < self.start_beat + bpb
+            self.soloist.horizon = horizon if in_bar else Fraction(self.start_beat)
             self._comp_until = self.start_beat
             self.bar_log.restart(int(self.start_beat // bpb))
 
@@ -338,9 +343,11 @@ class Daemon:
             return
         now = time.monotonic()
         beat = self.clock.beat_at(now) if self.clock.running else self.clock.position_beats
+        if self.end_beat is not None:
+            beat = min(beat, self.end_beat)  # stopped by the bar limit: exactly there
         try:
             save_state(self.state_file, model_digest(self.model_path), self.improviser, self.generators, beat,
-                       self.soloist.previous)
+                       self.soloist.previous, float(self.soloist.horizon))
             log.info("state saved to %s (beat %.2f)", self.state_file, beat)
         except OSError as err:
             log.error("%s: cannot save the state (%s)", self.state_file, err.strerror or err)

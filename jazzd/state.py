@@ -29,7 +29,8 @@ def model_digest(model_path: Path) -> str:
     return digest.hexdigest()
 
 
-def save_state(path: Path, digest: str, improviser, generators: dict, beat: float, previous: int | None) -> None:
+def save_state(path: Path, digest: str, improviser, generators: dict, beat: float, previous: int | None,
+               horizon: float | None = None) -> None:
     """Write the state file (atomically).
 
     Args:
@@ -39,6 +40,7 @@ def save_state(path: Path, digest: str, improviser, generators: dict, beat: floa
         generators: name -> numpy Generator whose state is saved.
         beat: the playhead, in beats.
         previous: the last melody pitch, or None.
+        horizon: where the next value starts, in beats (it may be past the playhead).
     Raises:
         OSError: if the file cannot be written.
     """
@@ -51,6 +53,7 @@ def save_state(path: Path, digest: str, improviser, generators: dict, beat: floa
         "temperature": improviser.temperature,
         "rng": {name: g.bit_generator.state for name, g in generators.items()},
         "beat": beat,
+        "horizon": beat if horizon is None else horizon,
         "previous": previous,
         "saved": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -144,3 +144,25 @@ def test_live_through_jack(jack_server, tmp_path):
     chord_times = np.array(sorted({round(t, 4) for t, m in received if m.type == "note_on" and m.channel == 1}))
     chord_beats = (chord_times - offset) / spb
     assert np.abs(chord_beats - np.round(chord_beats / 4) * 4).max() * spb < 0.020
+
+
+def test_state_file_resumes_the_solo_where_it_stopped(tmp_path):
+    state = tmp_path / "state.json"
+    heard = []
+    for take in ("one.mid", "two.mid"):
+        result = jazzd("run", "--output", tmp_path / take, "--bars", "2", "--bpm", "400", "--seed", "8",
+                       "--state", state, timeout=60)
+        assert result.returncode == 0, result.stderr
+        heard.append([(n, onset) for ch, n, onset, _ in read_notes(tmp_path / take)[1] if ch == 0])
+    assert "resumed" in result.stderr and "beat 8.00" in result.stderr
+    first, second = heard
+    assert min(onset for _, onset in second) >= 8  # the second run starts at bar 3
+    expected = [(n, onset) for n, onset, _ in expected_melody(tmp_path, 8, 4, 400)]
+    assert first + second == expected  # bars 1-2, then bars 3-4 of the same seeded solo
+
+
+def test_state_file_of_another_model_is_not_used(tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text('{"format": 1, "model": "' + "0" * 64 + '"}')
+    result = jazzd("run", "--output", tmp_path / "x.mid", "--bars", "1", "--bpm", "400", "--state", state)
+    assert result.returncode == 0 and "saved for another model, not resumed" in result.stderr

@@ -1,0 +1,93 @@
+"""A test client on the JACK server that plays the keyboard and the DAW to `jazzd run` and hears it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import mido
+import rtmidi
+
+from conftest import DEFAULT_MODEL, JAZZD, ROOT, wait_for
+
+KEYBOARD = "jazzd-test-kbd:keys"
+LISTENER = "jazzd-test:in"
+
+
+def jack_ports() -> list[str]:
+    return subprocess.run(["jack_lsp"], capture_output=True, text=True).stdout.splitlines()
+
+
+def sleep_until(t: float) -> None:
+    """Sleep to a monotonic time, spinning the last millisecond."""
+    while True:
+        left = t - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(left - 0.001) if left > 0.002 else None
+
+
+class JackSession:
+    """jazzd as a subprocess, connected from its start to this client's keyboard and listener.
+
+    Args:
+        tmp_path: where the config file goes.
+        config: extra TOML appended to a config that names the bundled model.
+        args: extra `jazzd run` flags.
+    """
+
+    def __init__(self, tmp_path: Path, config: str = "", *args: str):
+        self.received: list[tuple[float, mido.Message]] = []
+        self.keyboard = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="jazzd-test-kbd")
+        self.keyboard.open_virtual_port("keys")
+        backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
+        self.listener = backend.open_input("in", virtual=True, client_name="jazzd-test",
+                                           callback=lambda m: self.received.append((time.monotonic(), m)))
+        wait_for(lambda: KEYBOARD in jack_ports() and LISTENER in jack_ports(), 10, what="the test client's ports")
+        self.config_path = tmp_path / "config.toml"
+        self.config_path.write_text(f'[model]\npath = "{DEFAULT_MODEL}"\n{config}\n')
+        self.proc = subprocess.Popen(
+            [*JAZZD, "run", "--config", str(self.config_path), "--backend", "jack", "--output", LISTENER,
+             "--input", KEYBOARD, *args],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.stderr = ""
+
+    def send(self, *messages) -> None:
+        """Send mido messages or raw byte lists from the keyboard, now."""
+        for m in messages:
+            self.keyboard.send_message(m.bytes() if isinstance(m, (mido.Message,)) else list(m))
+
+    def notes(self, channel: int):
+        """(arrival time, MIDI note) of every note-on heard on a channel (0-based)."""
+        return [(t, m.note) for t, m in self.received if m.type == "note_on" and m.velocity > 0 and m.channel == channel]
+
+    def first_chord(self, timeout: float = 20.0) -> float:
+        """Arrival time of the first comp chord (channel 2), which jazzd plays on beat 0."""
+        wait_for(lambda: self.notes(1), timeout, 0.01, "jazzd's first chord")
+        return self.notes(1)[0][0]
+
+    def stop(self, sig=signal.SIGTERM) -> int:
+        """Signal jazzd, wait for it, keep its stderr; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(15)
+        finally:
+            self.proc.kill()
+            self.stderr = self.proc.stderr.read()
+        time.sleep(0.15)  # the last messages through JACK
+        return code
+
+    def close(self) -> None:
+        """Kill jazzd if it still runs and remove this client's ports (safe to call twice)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        if not self.listener.closed:
+            self.listener.close()
+        if self.keyboard is not None:
+            self.keyboard.close_port()
+            self.keyboard.delete()
+            self.keyboard = None
