@@ -61,36 +61,18 @@ def random_model(tmp_path_factory):
     return save_model(tmp_path_factory.mktemp("models") / "random", weights, vocab, {"Tx": 30})
 
 
-def _jack_answers() -> bool:
-    env = {**os.environ, "JACK_NO_START_SERVER": "1"}
-    try:
-        return subprocess.run(["jack_lsp"], capture_output=True, env=env, timeout=5).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 @pytest.fixture(scope="session")
 def jack_server():
     """A JACK server: the running one, or `jackd --no-realtime -d dummy -r 48000 -p 256` started here.
 
     In CI (CI=true) a missing jackd fails the test instead of skipping it.
     """
-    if _jack_answers():
-        yield None
-        return
-    if shutil.which("jackd") is None:
-        message = "jackd is not installed (Debian package jackd2)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    server = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from jack_session import JackUnavailable, running_jack_server
+
     try:
-        wait_for(_jack_answers, 15, 0.1, "the JACK server to answer")
-        yield server
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        with running_jack_server() as server:
+            yield server
+    except JackUnavailable as err:
+        if IN_CI:
+            pytest.fail(str(err))
+        pytest.skip(str(err))

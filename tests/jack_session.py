@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import signal
 import subprocess
 import time
@@ -14,6 +17,46 @@ from conftest import DEFAULT_MODEL, JAZZD, ROOT, wait_for
 
 KEYBOARD = "jazzd-test-kbd:keys"
 LISTENER = "jazzd-test:in"
+
+
+class JackUnavailable(RuntimeError):
+    """No JACK server runs and jackd is not installed."""
+
+
+def jack_answers() -> bool:
+    """Whether a JACK server answers (never starts one)."""
+    env = {**os.environ, "JACK_NO_START_SERVER": "1"}
+    try:
+        return subprocess.run(["jack_lsp"], capture_output=True, env=env, timeout=5).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@contextlib.contextmanager
+def running_jack_server(period: int = 256):
+    """The running JACK server, or `jackd --no-realtime -d dummy -r 48000 -p PERIOD` for the duration.
+
+    Yields:
+        The jackd Popen started here, or None for a server that was already running.
+    Raises:
+        JackUnavailable: if no server runs and jackd is not installed.
+    """
+    if jack_answers():
+        yield None
+        return
+    if shutil.which("jackd") is None:
+        raise JackUnavailable("jackd is not installed (Debian package jackd2)")
+    server = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(period)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(jack_answers, 15, 0.1, "the JACK server to answer")
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 def jack_ports() -> list[str]:
