@@ -151,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="write a solo to a MIDI file (the course's my_music)")
     common(gen)
     gen.add_argument("-o", metavar="FILE.mid", help="output file (default: [generate] output)")
+    gen.add_argument("--harmony", choices=["progression", "corpus"], help="the chords: the progression or the model's corpus")
     length = gen.add_mutually_exclusive_group()
     length.add_argument("--values", type=int, help="number of values (default: [generate] values, 50)")
     length.add_argument("--bars", type=int, help="generate whole bars instead")

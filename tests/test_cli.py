@@ -132,3 +132,23 @@ def test_run_never_imports_tensorflow(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "0 []"
+
+
+def test_generate_over_the_corpus_chords(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[model]\npath = "{DEFAULT_MODEL}"\n[harmony]\nsource = "corpus"\n')
+    result = jazzd("generate", "--config", config, "--bars", "4", "-o", tmp_path / "c.mid")
+    assert result.returncode == 0, result.stderr
+    chords = [n for n in read_notes(tmp_path / "c.mid")[1] if n[0] == 1]
+    first_bar = json.loads((DEFAULT_MODEL / "metadata.json").read_text())["harmony"]["bars"][0]
+    voicing = first_bar[1][0][1][2]  # the first chord of the corpus, as the piano voiced it
+    assert sorted(n for _, n, onset, _ in chords if onset == 0) == sorted(voicing)
+
+
+def test_corpus_chords_need_a_model_that_saved_them(tmp_path):
+    model = shutil.copytree(DEFAULT_MODEL, tmp_path / "m")
+    meta = json.loads((model / "metadata.json").read_text())
+    del meta["harmony"]
+    (model / "metadata.json").write_text(json.dumps(meta))
+    one_line_error(jazzd("generate", "--model", model, "--harmony", "corpus", "-o", tmp_path / "x.mid"), 2,
+                   "no corpus chords")

@@ -215,11 +215,24 @@ def test_panic_and_temperature_controls(session):
     heard = [m for t, m in s.received if t <= panic_at + 0.03]
     check_released(heard)  # silent within 30 ms: every note-on has had its note-off, CC 123 sent
     assert [m for t, m in s.received if panic_at < t <= panic_at + 0.03 and m.type == "control_change" and m.control == 123]
-    time.sleep(1.5)
+    time.sleep(1.0)
+    s.send(mido.Message("control_change", control=21, value=127))  # mute
+    time.sleep(0.05)
+    muted_at = time.monotonic()
+    time.sleep(1.0)
+    s.send(mido.Message("control_change", control=21, value=0))  # unmute
+    s.send(mido.Message("control_change", control=24, value=50))  # tempo 140
+    s.send(mido.Message("control_change", control=23, value=127))  # reset a and c
+    s.send(mido.Message("control_change", control=25, value=127))  # mode trade
+    time.sleep(0.5)
     assert s.stop() == 0
+    assert not [t for t, _ in s.notes(0) + s.notes(1) if muted_at < t < muted_at + 0.9], "notes while muted"
     assert "temperature 2.00 (CC 20)" in s.stderr
     assert "panic: all notes off (CC 22)" in s.stderr
-    assert any(t > panic_at + 0.5 for t, _ in s.notes(0) + s.notes(1)), "jazzd went on playing after the panic"
+    for line in ("muted (CC 21)", "unmuted (CC 21)", "tempo 140 BPM (CC 24)", "a and c reset to zeros (CC 23)",
+                 "input mode trade (CC 25)"):
+        assert line in s.stderr, line
+    assert any(panic_at + 0.3 < t < muted_at for t, _ in s.notes(0) + s.notes(1)), "jazzd stopped after the panic"
 
 
 def test_bad_input_never_crashes_it_or_makes_it_late(session, tmp_path):
