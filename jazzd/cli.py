@@ -105,7 +105,7 @@ def cmd_train(args) -> int:
     sources = args.sources or [str(config.path_of("train.corpus"))]
     train(sources, Path(args.out), n_a=args.n_a or config["train.n_a"], Tx=args.Tx or config["train.Tx"],
           epochs=args.epochs or config["train.epochs"],
-          seed=config["train.seed"] if args.seed is None else args.seed,
+          seed=config["train.seed"] if args.seed is None else args.seed, layers=args.layers or config["train.layers"],
           verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
           melody=_part(args.melody), chords=_part(args.chords), start=args.start, end=args.end)
     return 0
@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int, help="default: [train] epochs (100)")
     tr.add_argument("--n-a", dest="n_a", type=int, help="LSTM units (default 64)")
     tr.add_argument("--Tx", type=int, help="window length (default 30)")
+    tr.add_argument("--layers", type=int, help="stacked LSTM layers (default 1)")
     tr.add_argument("--seed", type=int, help="training seed")
     tr.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     tr.set_defaults(func=cmd_train)
@@ -177,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("bars", "values", "epochs", "n_a", "Tx"):
+    for name in ("bars", "values", "epochs", "n_a", "Tx", "layers"):
         value = getattr(args, name, None)
         if value is not None and value <= 0:
             parser.error(f"--{name.replace('_', '-')} must be > 0, got {value}")

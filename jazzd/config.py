@@ -106,6 +106,7 @@ KEYS: tuple[Key, ...] = (
     Key("train", "corpus", str, "data/metheny_guitar.toml", "corpus jazzd train reads without arguments: a manifest or MIDI file", _nonempty),
     Key("train", "epochs", int, 100, "training epochs (the course: 100)", _range(1, 100000)),
     Key("train", "n_a", int, 64, "LSTM units (the course: 64)", _range(1, 4096)),
+    Key("train", "layers", int, 1, "stacked LSTM layers (the course: 1)", _range(1, 8)),
     Key("train", "Tx", int, 30, "training window length in values (the course: 30)", _range(2, 10000)),
     Key("train", "seed", int, 0, "seed for repeatable training", _range(0)),
     Key("generate", "values", int, 50, "values jazzd generate writes without --bars (the course: 50)", _range(1, 100000)),

@@ -319,7 +319,8 @@ class Daemon:
     def _resume(self) -> None:
         if self.state_file is None:
             return
-        state, why = load_state(self.state_file, model_digest(self.model_path), self.model.n_a)
+        state, why = load_state(self.state_file, model_digest(self.model_path),
+                                (self.model.weights.layers, self.model.n_a))
         log.info("state: %s", why)
         if state is None:
             return

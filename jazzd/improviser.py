@@ -14,19 +14,29 @@ import numpy as np
 from jazzd.errors import ModelError
 from jazzd.vocab import Vocabulary
 
-WEIGHT_NAMES = ("lstm/kernel", "lstm/recurrent_kernel", "lstm/bias", "dense/kernel", "dense/bias")
+CELL_NAMES = ("kernel", "recurrent_kernel", "bias")
+DENSE_NAMES = ("dense/kernel", "dense/bias")
+
+
+def layer_prefix(layer: int) -> str:
+    """The saved name of LSTM layer 0, 1, ...: "lstm", "lstm_1", ... (Keras's layer names)."""
+    return "lstm" if layer == 0 else f"lstm_{layer}"
 
 
 @dataclass(frozen=True)
 class LSTMWeights:
-    """The trained weights of the shared LSTM cell and the shared softmax Dense.
+    """The trained weights of the LSTM cell(s) and the shared softmax Dense.
+
+    The course's model has one LSTM layer; `upper` holds the cells of stacked
+    layers above it (all with the same n_a), for larger models.
 
     Args:
-        kernel: input weights, shape (n_values, 4 * n_a), gates i, f, c, o.
-        recurrent_kernel: state weights, shape (n_a, 4 * n_a).
+        kernel: input weights of layer 0, shape (n_values, 4 * n_a), gates i, f, c, o.
+        recurrent_kernel: state weights of layer 0, shape (n_a, 4 * n_a).
         bias: shape (4 * n_a,).
         dense_kernel: shape (n_a, n_values).
         dense_bias: shape (n_values,).
+        upper: (kernel (n_a, 4 * n_a), recurrent_kernel, bias) per layer above. Default none.
     Raises:
         ModelError: if the shapes do not fit together.
     Source: keras.layers.LSTMCell weight layout; course `djmodel` (LSTM_cell, densor).
@@ -37,23 +47,27 @@ class LSTMWeights:
     bias: np.ndarray
     dense_kernel: np.ndarray
     dense_bias: np.ndarray
+    upper: tuple = ()
 
     def __post_init__(self):
         n_values, four_n_a = self.kernel.shape if self.kernel.ndim == 2 else (0, 0)
         n_a = four_n_a // 4
-        expected = {
-            "kernel": (n_values, 4 * n_a),
-            "recurrent_kernel": (n_a, 4 * n_a),
-            "bias": (4 * n_a,),
-            "dense_kernel": (n_a, n_values),
-            "dense_bias": (n_values,),
-        }
         if n_a == 0 or four_n_a % 4:
             raise ModelError(f"LSTM kernel must have shape (n_values, 4 * n_a), got {self.kernel.shape}")
-        for name, shape in expected.items():
-            got = getattr(self, name).shape
-            if got != shape:
-                raise ModelError(f"LSTM weight {name} must have shape {shape} for n_a={n_a}, got {got}")
+        expected = {
+            "recurrent_kernel": (self.recurrent_kernel, (n_a, 4 * n_a)),
+            "bias": (self.bias, (4 * n_a,)),
+            "dense_kernel": (self.dense_kernel, (n_a, n_values)),
+            "dense_bias": (self.dense_bias, (n_values,)),
+        }
+        for layer, cell in enumerate(self.upper, start=1):
+            if len(cell) != 3:
+                raise ModelError(f"LSTM layer {layer} needs kernel, recurrent_kernel and bias")
+            for name, array, shape in zip(CELL_NAMES, cell, ((n_a, 4 * n_a), (n_a, 4 * n_a), (4 * n_a,))):
+                expected[f"{layer_prefix(layer)}/{name}"] = (array, shape)
+        for name, (array, shape) in expected.items():
+            if array.shape != shape:
+                raise ModelError(f"LSTM weight {name} must have shape {shape} for n_a={n_a}, got {array.shape}")
 
     @property
     def n_a(self) -> int:
@@ -63,9 +77,43 @@ class LSTMWeights:
     def n_values(self) -> int:
         return self.kernel.shape[0]
 
+    @property
+    def layers(self) -> int:
+        return 1 + len(self.upper)
+
+    def cells(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(kernel, recurrent_kernel, bias) of every LSTM layer, bottom first."""
+        return [(self.kernel, self.recurrent_kernel, self.bias), *self.upper]
+
     def arrays(self) -> dict[str, np.ndarray]:
-        """The weights under their saved names (see WEIGHT_NAMES)."""
-        return dict(zip(WEIGHT_NAMES, (self.kernel, self.recurrent_kernel, self.bias, self.dense_kernel, self.dense_bias)))
+        """The weights under their saved names ("lstm/kernel", ..., "lstm_1/bias", "dense/kernel", ...)."""
+        out = {}
+        for layer, cell in enumerate(self.cells()):
+            out.update({f"{layer_prefix(layer)}/{name}": array for name, array in zip(CELL_NAMES, cell)})
+        out.update(zip(DENSE_NAMES, (self.dense_kernel, self.dense_bias)))
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict) -> "LSTMWeights":
+        """The inverse of arrays().
+
+        Raises:
+            ModelError: naming the first weight that is missing.
+        """
+        layers = 1
+        while f"{layer_prefix(layers)}/kernel" in arrays:
+            layers += 1
+        needed = [f"{layer_prefix(layer)}/{name}" for layer in range(layers) for name in CELL_NAMES] + list(DENSE_NAMES)
+        absent = [n for n in needed if n not in arrays]
+        if absent:
+            raise ModelError(f"missing weight {absent[0]!r} (has {', '.join(sorted(arrays))})")
+        cells = [tuple(np.asarray(arrays[f"{layer_prefix(layer)}/{name}"]) for name in CELL_NAMES)
+                 for layer in range(layers)]
+        return cls(*cells[0], np.asarray(arrays["dense/kernel"]), np.asarray(arrays["dense/bias"]), tuple(cells[1:]))
+
+    def astype(self, dtype) -> "LSTMWeights":
+        """The same weights as another numpy dtype."""
+        return LSTMWeights.from_arrays({k: np.asarray(v, dtype=dtype) for k, v in self.arrays().items()})
 
 
 def _sigmoid(z):
@@ -73,30 +121,36 @@ def _sigmoid(z):
 
 
 def lstm_step(weights: LSTMWeights, x_kernel: np.ndarray, a: np.ndarray, c: np.ndarray):
-    """One LSTM step and the softmax output.
+    """One LSTM step through every layer, and the softmax output.
 
     Args:
-        weights: the cell and Dense weights.
-        x_kernel: the input already multiplied by the kernel, x @ kernel, shape
-            (1, 4 * n_a); for a one-hot x this is one row of the kernel.
-        a: hidden state, shape (1, n_a).
-        c: cell state, shape (1, n_a).
+        weights: the cell(s) and Dense weights.
+        x_kernel: the input already multiplied by layer 0's kernel, x @ kernel,
+            shape (1, 4 * n_a); for a one-hot x this is one row of the kernel.
+        a: hidden state, shape (layers, n_a): (1, n_a) for the course's model.
+        c: cell state, shape (layers, n_a).
     Returns:
         (probs, a, c): softmax over values, shape (1, n_values), and the new states.
     Source: Keras LSTMCell (tanh activation, sigmoid recurrent activation).
     """
-    z = x_kernel + a @ weights.recurrent_kernel + weights.bias
     n_a = weights.n_a
-    i = _sigmoid(z[:, :n_a])
-    f = _sigmoid(z[:, n_a : 2 * n_a])
-    g = np.tanh(z[:, 2 * n_a : 3 * n_a])
-    o = _sigmoid(z[:, 3 * n_a :])
-    c = f * c + i * g
-    a = o * np.tanh(c)
-    logits = a @ weights.dense_kernel + weights.dense_bias
+    new_a, new_c = np.empty_like(a), np.empty_like(c)
+    z_in = x_kernel
+    for layer, (kernel, recurrent_kernel, bias) in enumerate(weights.cells()):
+        if layer:
+            z_in = h @ kernel
+        z = z_in + a[layer : layer + 1] @ recurrent_kernel + bias
+        i = _sigmoid(z[:, :n_a])
+        f = _sigmoid(z[:, n_a : 2 * n_a])
+        g = np.tanh(z[:, 2 * n_a : 3 * n_a])
+        o = _sigmoid(z[:, 3 * n_a :])
+        cell = f * c[layer : layer + 1] + i * g
+        h = o * np.tanh(cell)
+        new_a[layer], new_c[layer] = h[0], cell[0]
+    logits = h @ weights.dense_kernel + weights.dense_bias
     logits = logits - logits.max()
     e = np.exp(logits)
-    return e / e.sum(), a, c
+    return e / e.sum(), new_a, new_c
 
 
 def sample_index(probs: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
@@ -134,7 +188,8 @@ class Improviser:
         temperature: sampling temperature, >= 0. Default 1.0; 0 = argmax.
         rng: random generator for sampling (seed it for reproducible runs).
     Attributes:
-        a, c: the hidden and cell state, each (1, n_a), kept between steps.
+        a, c: the hidden and cell state, each (layers, n_a) ((1, n_a) for the
+            course's one-layer model), kept between steps.
         last: index of the last value emitted or primed, None at the start
             (the next input is then the zero vector, as in the course).
     Raises:
@@ -148,7 +203,7 @@ class Improviser:
             raise ModelError(f"vocabulary has {vocab.n_values} values, but the weights expect {weights.n_values}")
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
-        self.weights = LSTMWeights(*(np.asarray(w, dtype=np.float64) for w in weights.arrays().values()))
+        self.weights = weights.astype(np.float64)
         self.vocab = vocab
         self.temperature = float(temperature)
         self.rng = rng if rng is not None else np.random.default_rng()
@@ -157,8 +212,8 @@ class Improviser:
 
     def reset(self) -> None:
         """Set a and c back to zeros and forget the last value."""
-        self.a = np.zeros((1, self.weights.n_a))
-        self.c = np.zeros((1, self.weights.n_a))
+        self.a = np.zeros((self.weights.layers, self.weights.n_a))
+        self.c = np.zeros((self.weights.layers, self.weights.n_a))
         self.last: int | None = None
 
     def _input(self, index: int | None) -> np.ndarray:
@@ -217,8 +272,8 @@ class Improviser:
             Shape (T, n_values): row t is P(value t | values before it). Leaves
             the improviser's own state untouched.
         """
-        a = np.zeros((1, self.weights.n_a))
-        c = np.zeros((1, self.weights.n_a))
+        a = np.zeros((self.weights.layers, self.weights.n_a))
+        c = np.zeros((self.weights.layers, self.weights.n_a))
         rows, last = [], None
         for index in indices:
             probs, a, c = lstm_step(self.weights, self._input(last), a, c)

@@ -19,28 +19,31 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ bann
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jazzd.improviser import LSTMWeights  # noqa: E402
+from jazzd.improviser import CELL_NAMES, LSTMWeights, layer_prefix  # noqa: E402
 
 LEARNING_RATE = 0.01
 BETA_1 = 0.9
 BETA_2 = 0.999
 
 
-def training_model(n_values: int, n_a: int = 64, Tx: int | None = None) -> keras.Model:
-    """The course's model, as one fused LSTM layer and one time-distributed Dense.
+def training_model(n_values: int, n_a: int = 64, Tx: int | None = None, layers: int = 1) -> keras.Model:
+    """The course's model, as fused LSTM layer(s) and one time-distributed Dense.
 
     Args:
         n_values: vocabulary size.
         n_a: LSTM units. Default 64 (course).
         Tx: window length, or None for any length.
+        layers: stacked LSTM layers. Default 1 (course).
     Returns:
         An uncompiled model: input (m, Tx, n_values) -> softmax (m, Tx, n_values),
-        with layers named "lstm" and "dense". The initial state is zeros (the
-        course's a0 = c0 = 0).
+        with layers named "lstm", "lstm_1", ... and "dense". The initial state
+        is zeros (the course's a0 = c0 = 0).
     Source: course `djmodel` (LSTM_cell shared over Tx steps, densor).
     """
     X = keras.Input(shape=(Tx, n_values), name="X")
-    a = keras.layers.LSTM(n_a, return_sequences=True, name="lstm")(X)
+    a = X
+    for layer in range(layers):
+        a = keras.layers.LSTM(n_a, return_sequences=True, name=layer_prefix(layer))(a)
     out = keras.layers.Dense(n_values, activation="softmax", name="dense")(a)
     return keras.Model(X, out, name="djmodel")
 
@@ -56,39 +59,65 @@ def compile_course(model: keras.Model) -> keras.Model:
 
 
 def weights_of(model: keras.Model) -> LSTMWeights:
-    """Read the shared cell and Dense weights out of a model with layers "lstm" and "dense"."""
-    kernel, recurrent_kernel, bias = model.get_layer("lstm").get_weights()
-    dense_kernel, dense_bias = model.get_layer("dense").get_weights()
-    return LSTMWeights(kernel, recurrent_kernel, bias, dense_kernel, dense_bias)
+    """Read the cell(s) and Dense weights out of a model with layers "lstm", "lstm_1", ... and "dense"."""
+    names = {layer.name for layer in model.layers}
+    arrays, layer = {}, 0
+    while layer_prefix(layer) in names:
+        for name, array in zip(CELL_NAMES, model.get_layer(layer_prefix(layer)).get_weights()):
+            arrays[f"{layer_prefix(layer)}/{name}"] = array
+        layer += 1
+    arrays["dense/kernel"], arrays["dense/bias"] = model.get_layer("dense").get_weights()
+    return LSTMWeights.from_arrays(arrays)
 
 
 def _cells(weights: LSTMWeights):
     n_a, n_values = weights.n_a, weights.n_values
-    lstm_cell = keras.layers.LSTM(n_a, return_state=True, name="lstm")
+    cells = []
+    for layer, cell in enumerate(weights.cells()):
+        lstm = keras.layers.LSTM(n_a, return_state=True, name=layer_prefix(layer))
+        lstm.build((None, 1, n_values if layer == 0 else n_a))
+        lstm.set_weights(list(cell))
+        cells.append(lstm)
     densor = keras.layers.Dense(n_values, activation="softmax", name="dense")
-    lstm_cell.build((None, 1, n_values))
     densor.build((None, n_a))
-    lstm_cell.set_weights([weights.kernel, weights.recurrent_kernel, weights.bias])
     densor.set_weights([weights.dense_kernel, weights.dense_bias])
-    return lstm_cell, densor
+    return cells, densor
+
+
+def _step(cells, densor, x, states):
+    """One step through the stacked cells: x (batch, 1, features), states [(a, c), ...]."""
+    new_states = []
+    for layer, cell in enumerate(cells):
+        if layer:
+            x = keras.layers.RepeatVector(1)(a)
+        a, _, c = cell(x, initial_state=list(states[layer]))
+        new_states.append((a, c))
+    return densor(a), new_states
+
+
+def _state_inputs(weights: LSTMWeights, suffix: str = "0"):
+    return [(keras.Input(shape=(weights.n_a,), name=f"a{suffix}" if layer == 0 else f"a{suffix}_{layer}"),
+             keras.Input(shape=(weights.n_a,), name=f"c{suffix}" if layer == 0 else f"c{suffix}_{layer}"))
+            for layer in range(weights.layers)]
 
 
 def one_step_model(weights: LSTMWeights) -> keras.Model:
-    """One step of the inference LSTM in Keras: (x, a0, c0) -> (probs, a, c).
+    """One step of the inference LSTM in Keras: (x, a0, c0, ...) -> (probs, a, c, ...).
 
     Args:
         weights: the trained weights.
     Returns:
-        A model with inputs x (batch, 1, n_values), a0 and c0 (batch, n_a), and
-        outputs the softmax (batch, n_values) and the new a and c (batch, n_a).
+        A model with inputs x (batch, 1, n_values) and, per layer, a0 and c0
+        (batch, n_a); outputs the softmax (batch, n_values) and, per layer, the
+        new a and c (batch, n_a).
     Source: course `music_inference_model`, a single step.
     """
-    lstm_cell, densor = _cells(weights)
+    cells, densor = _cells(weights)
     x = keras.Input(shape=(1, weights.n_values), name="x")
-    a0 = keras.Input(shape=(weights.n_a,), name="a0")
-    c0 = keras.Input(shape=(weights.n_a,), name="c0")
-    a, _, c = lstm_cell(x, initial_state=[a0, c0])
-    return keras.Model([x, a0, c0], [densor(a), a, c], name="inference_step")
+    states = _state_inputs(weights)
+    probs, new_states = _step(cells, densor, x, states)
+    return keras.Model([x, *[t for pair in states for t in pair]], [probs, *[t for pair in new_states for t in pair]],
+                       name="inference_step")
 
 
 def music_inference_model(weights: LSTMWeights, Ty: int = 50) -> keras.Model:
@@ -98,27 +127,25 @@ def music_inference_model(weights: LSTMWeights, Ty: int = 50) -> keras.Model:
         weights: the trained weights.
         Ty: number of values to generate. Default 50 (course).
     Returns:
-        A model with inputs x0 (1, 1, n_values), a0, c0 (1, n_a) and Ty outputs,
-        each a softmax of shape (1, n_values).
+        A model with inputs x0 (1, 1, n_values) and, per layer, a0, c0 (1, n_a),
+        and Ty outputs, each a softmax of shape (1, n_values).
     Source: course `music_inference_model` (argmax + one_hot + RepeatVector).
     """
-    lstm_cell, densor = _cells(weights)
+    cells, densor = _cells(weights)
     n_values = weights.n_values
     x0 = keras.Input(shape=(1, n_values), name="x0")
-    a0 = keras.Input(shape=(weights.n_a,), name="a0")
-    c0 = keras.Input(shape=(weights.n_a,), name="c0")
-    x, a, c = x0, a0, c0
+    inputs = _state_inputs(weights)
+    x, states = x0, inputs
     outputs = []
     for _ in range(Ty):
-        a, _, c = lstm_cell(x, initial_state=[a, c])
-        out = densor(a)
+        out, states = _step(cells, densor, x, states)
         outputs.append(out)
         x = keras.layers.RepeatVector(1)(keras.ops.one_hot(keras.ops.argmax(out, axis=-1), n_values))
-    return keras.Model([x0, a0, c0], outputs, name="music_inference_model")
+    return keras.Model([x0, *[t for pair in inputs for t in pair]], outputs, name="music_inference_model")
 
 
 def fit(X: np.ndarray, Y: np.ndarray, n_a: int = 64, epochs: int = 100, batch_size: int = 32,
-        seed: int | None = 0, verbose: int = 2) -> tuple[LSTMWeights, keras.callbacks.History]:
+        seed: int | None = 0, verbose: int = 2, layers: int = 1) -> tuple[LSTMWeights, keras.callbacks.History]:
     """Train the course's model on windows.
 
     Args:
@@ -129,12 +156,13 @@ def fit(X: np.ndarray, Y: np.ndarray, n_a: int = 64, epochs: int = 100, batch_si
         batch_size: Default 32 (Keras's default, as in the course).
         seed: seeds Keras, numpy and Python for a repeatable run; None leaves them.
         verbose: Keras verbosity (1 progress bar, 2 one line per epoch, 0 silent).
+        layers: stacked LSTM layers. Default 1 (course).
     Returns:
         The trained weights and Keras's History.
     """
     if seed is not None:
         keras.utils.set_random_seed(seed)
     m, Tx, n_values = X.shape
-    model = compile_course(training_model(n_values, n_a, Tx))
+    model = compile_course(training_model(n_values, n_a, Tx, layers))
     history = model.fit(X, np.swapaxes(Y, 0, 1), epochs=epochs, batch_size=batch_size, verbose=verbose, shuffle=True)
     return weights_of(model), history

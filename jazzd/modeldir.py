@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from jazzd.errors import ModelError
-from jazzd.improviser import WEIGHT_NAMES, LSTMWeights
+from jazzd.improviser import LSTMWeights
 from jazzd.vocab import Vocabulary
 
 WEIGHTS_FILE = "weights.npz"
@@ -66,7 +66,7 @@ def save_model(path: Path, weights: LSTMWeights, vocab: Vocabulary, metadata: di
     path.mkdir(parents=True, exist_ok=True)
     np.savez(path / WEIGHTS_FILE, **{k: np.asarray(v, dtype=np.float32) for k, v in weights.arrays().items()})
     vocab.save(path / VOCAB_FILE)
-    metadata = {"format": FORMAT, **metadata, "n_a": weights.n_a, "n_values": weights.n_values}
+    metadata = {"format": FORMAT, **metadata, "n_a": weights.n_a, "n_values": weights.n_values, "layers": weights.layers}
     (path / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
     return path
 
@@ -92,14 +92,11 @@ def load_model(path: Path) -> ModelDir:
     weights_path = path / WEIGHTS_FILE
     try:
         with np.load(weights_path, allow_pickle=False) as npz:
-            absent = [n for n in WEIGHT_NAMES if n not in npz.files]
-            if absent:
-                raise ModelError(f"{weights_path}: missing weight {absent[0]!r} (has {', '.join(npz.files)})")
-            arrays = [npz[n] for n in WEIGHT_NAMES]
+            arrays = {name: npz[name] for name in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile) as err:
         raise ModelError(f"{weights_path}: not a readable weights file ({err})") from None
     try:
-        weights = LSTMWeights(*arrays)
+        weights = LSTMWeights.from_arrays(arrays)
     except ModelError as err:
         raise ModelError(f"{weights_path}: {err}") from None
     vocab = Vocabulary.load(path / VOCAB_FILE)
@@ -112,7 +109,7 @@ def load_model(path: Path) -> ModelDir:
             raise ValueError("expected a JSON object")
     except (OSError, ValueError) as err:
         raise ModelError(f"{metadata_path}: not readable JSON ({err})") from None
-    for key, actual in (("n_values", weights.n_values), ("n_a", weights.n_a)):
+    for key, actual in (("n_values", weights.n_values), ("n_a", weights.n_a), ("layers", weights.layers)):
         if key in metadata and metadata[key] != actual:
             raise ModelError(f"{metadata_path}: {key} is {metadata[key]}, but the weights have {actual}")
     return ModelDir(path, weights, vocab, metadata)

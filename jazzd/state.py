@@ -64,15 +64,15 @@ def save_state(path: Path, digest: str, improviser, generators: dict, beat: floa
     os.replace(f.name, path)
 
 
-def load_state(path: Path, digest: str, n_a: int) -> tuple[dict | None, str]:
+def load_state(path: Path, digest: str, shape: tuple[int, int]) -> tuple[dict | None, str]:
     """Read a state file if it fits the model.
 
     Args:
         path: the file.
         digest: model_digest() of the model about to play.
-        n_a: the model's LSTM units.
+        shape: the shape of the model's a and c, (layers, n_a).
     Returns:
-        (state, why): the state dict (a and c as (1, n_a) arrays) or None, and
+        (state, why): the state dict (a and c as arrays of that shape) or None, and
         a short reason to log.
     """
     path = Path(path)
@@ -84,8 +84,8 @@ def load_state(path: Path, digest: str, n_a: int) -> tuple[dict | None, str]:
             return None, f"{path}: a state file of another format, not resumed"
         if data.get("model") != digest:
             return None, f"{path}: saved for another model, not resumed"
-        a = np.array(data["a"], dtype=np.float64).reshape(1, n_a)
-        c = np.array(data["c"], dtype=np.float64).reshape(1, n_a)
+        a = np.array(data["a"], dtype=np.float64).reshape(shape)
+        c = np.array(data["c"], dtype=np.float64).reshape(shape)
     except (OSError, ValueError, KeyError, TypeError) as err:
         return None, f"{path}: unreadable state file ({err}), not resumed"
     return {**data, "a": a, "c": c}, f"{path}: resumed (saved {data.get('saved')}, beat {data['beat']:.2f})"

@@ -69,13 +69,14 @@ def format_report(report: dict) -> str:
 
 
 def train(sources, out: Path, n_a: int = N_A, Tx: int = TX, epochs: int = EPOCHS, seed: int | None = 0,
-          verbose: int = 2, echo: Callable[[str], None] = print, **corpus_overrides) -> dict:
+          verbose: int = 2, echo: Callable[[str], None] = print, layers: int = 1, **corpus_overrides) -> dict:
     """Train a model on corpus sources and write it to a model directory.
 
     Args:
         sources: MIDI files or corpus manifests (see jazzd.corpus).
         out: the model directory to write.
         n_a: LSTM units. Default 64.
+        layers: stacked LSTM layers. Default 1 (the course).
         Tx: window length in values. Default 30.
         epochs: Default 100.
         seed: for a repeatable run; None for a fresh one.
@@ -96,12 +97,13 @@ def train(sources, out: Path, n_a: int = N_A, Tx: int = TX, epochs: int = EPOCHS
     echo(f"corpus: {', '.join(os.path.basename(p.spec.path) for p in pieces)}: {measures} measures "
          f"({len(data_split.held_out)} held out), {len(all_values)} values, n_values = {vocab.n_values}")
     echo(f"training: m = {X.shape[0]} windows of Tx = {Tx} from {data_split.n_train_values} values; "
-         f"held out: {data_split.n_held_out_values} values; n_a = {n_a}, {epochs} epochs")
+         f"held out: {data_split.n_held_out_values} values; n_a = {n_a}"
+         f"{f', {layers} LSTM layers' if layers > 1 else ''}, {epochs} epochs")
 
     from jazzd import model  # TensorFlow is imported only here
 
     started = time.perf_counter()
-    weights, history = model.fit(X, Y, n_a=n_a, epochs=epochs, seed=seed, verbose=verbose)
+    weights, history = model.fit(X, Y, n_a=n_a, epochs=epochs, seed=seed, verbose=verbose, layers=layers)
     train_seconds = time.perf_counter() - started
     report = held_out_report(weights, vocab, data_split)
     echo(f"trained in {train_seconds:.1f} s; final training loss {history.history['loss'][-1]:.3f} per step")

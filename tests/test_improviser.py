@@ -68,29 +68,41 @@ def test_mismatched_vocabulary_and_bad_input(model):
         Improviser(model.weights, model.vocab, temperature=-0.5)
 
 
+def random_weights(n_values, n_a, layers, seed=0):
+    from jazzd.improviser import LSTMWeights
+
+    rng = np.random.default_rng(seed)
+    cell = lambda n_in: (rng.normal(0, 0.4, (n_in, 4 * n_a)), rng.normal(0, 0.4, (n_a, 4 * n_a)),  # noqa: E731
+                         rng.normal(0, 0.1, 4 * n_a))
+    upper = tuple(cell(n_a) for _ in range(layers - 1))
+    return LSTMWeights(*cell(n_values), rng.normal(0, 0.4, (n_a, n_values)), rng.normal(0, 0.1, n_values), upper)
+
+
 @pytest.mark.tf
-def test_numpy_step_equals_keras_over_200_steps(model):
+@pytest.mark.parametrize("which", ["default model", "2-layer n_a=32"])
+def test_numpy_step_equals_keras_over_200_steps(model, which):
     """Both run free from zero state on the same sampled inputs for 200 steps.
 
-    Outputs (probabilities, a) are compared absolutely. One unit of this model's
-    cell state c grows by about 1 per step (the forget gate is ~1), so c is
-    compared relative to its size: float32 holds 175.0 only to ~1e-5.
+    Outputs (probabilities, a) are compared absolutely. One unit of the default
+    model's cell state c grows by about 1 per step (the forget gate is ~1), so c
+    is compared relative to its size: float32 holds 175.0 only to ~1e-5.
     """
     from jazzd.model import one_step_model
 
-    keras_step = one_step_model(model.weights)
-    imp = Improviser(model.weights, model.vocab, 1.0, np.random.default_rng(11))
-    a = np.zeros((1, model.n_a), np.float32)
-    c = np.zeros((1, model.n_a), np.float32)
-    x = np.zeros((1, model.n_values), np.float32)
+    weights = model.weights if which == "default model" else random_weights(model.n_values, 32, 2)
+    keras_step = one_step_model(weights)
+    imp = Improviser(weights, model.vocab, 1.0, np.random.default_rng(11))
+    states = [np.zeros((1, weights.n_a), np.float32) for _ in range(2 * weights.layers)]
+    x = np.zeros((1, weights.n_values), np.float32)
     worst = {"probs": 0.0, "a": 0.0, "c (relative)": 0.0}
     for _ in range(200):
         probs = imp.step(x)
-        k_probs, a, c = (np.asarray(t) for t in keras_step([x[:, None, :], a, c]))
+        k_probs, *states = (np.asarray(t) for t in keras_step([x[:, None, :], *states]))
+        a, c = np.concatenate(states[0::2]), np.concatenate(states[1::2])
         worst["probs"] = max(worst["probs"], np.abs(probs - k_probs).max())
         worst["a"] = max(worst["a"], np.abs(imp.a - a).max())
         worst["c (relative)"] = max(worst["c (relative)"], (np.abs(imp.c - c) / np.maximum(1, np.abs(c))).max())
-        x = np.eye(model.n_values, dtype=np.float32)[[sample_index(probs, 1.0, imp.rng)]]
+        x = np.eye(weights.n_values, dtype=np.float32)[[sample_index(probs, 1.0, imp.rng)]]
     assert max(worst.values()) <= 1e-5, worst
 
 

@@ -73,3 +73,27 @@ def test_misshaped_weights(model_copy):
     np.savez(model_copy / "weights.npz", **arrays)
     with pytest.raises(ModelError, match="weights.npz: LSTM weight bias must have shape"):
         load_model(model_copy)
+
+
+def test_a_stacked_model_round_trips(tmp_path):
+    from test_improviser import random_weights
+
+    model = load_model(DEFAULT_MODEL)
+    weights = random_weights(model.n_values, 16, 3)
+    loaded = load_model(save_model(tmp_path / "deep", weights, model.vocab, {"Tx": 30}))
+    assert loaded.weights.layers == 3 and loaded.metadata["layers"] == 3
+    for name, array in weights.arrays().items():
+        assert np.allclose(array, loaded.weights.arrays()[name]), name
+
+
+def test_a_stacked_model_missing_a_layer_weight(tmp_path):
+    from test_improviser import random_weights
+
+    model = load_model(DEFAULT_MODEL)
+    arrays = random_weights(model.n_values, 16, 2).arrays()
+    del arrays["lstm_1/bias"]
+    path = tmp_path / "broken"
+    shutil.copytree(DEFAULT_MODEL, path)
+    np.savez(path / "weights.npz", **arrays)
+    with pytest.raises(ModelError, match="weights.npz: missing weight 'lstm_1/bias'"):
+        load_model(path)
