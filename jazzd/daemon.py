@@ -24,7 +24,6 @@ import signal
 import sys
 import threading
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import mido
@@ -166,12 +165,12 @@ class Daemon:
             answer = self.interplay.answer
             if answer is not None and self.soloist.horizon < answer.end:
                 if self.soloist.horizon < answer.start:
-                    self.soloist.horizon = Fraction(answer.start).limit_denominator(12)
+                    self.soloist.horizon = answer.start
                 cut = answer.end if self.end_beat is None else min(answer.end, self.end_beat)
                 self._generate(min(target, answer.end), cut)
         else:
             if self.soloist.horizon < playhead:  # back from silence (a trade turn, a stopped transport): next bar line
-                self.soloist.horizon = Fraction(math.ceil(playhead / bpb - 1e-9) * bpb)
+                self.soloist.horizon = math.ceil(playhead / bpb - 1e-9) * bpb
             self._generate(target, self.end_beat)
         if self.comp_channel is not None and target > self._comp_until:
             for chord_note in comp_notes(self.harmony, self._comp_until, target, self.config["comp.velocity"]):
@@ -229,7 +228,7 @@ class Daemon:
             return
         position = self.clock.position_beats
         self.scheduler.clear()
-        self.soloist.horizon = Fraction(position).limit_denominator(24)
+        self.soloist.horizon = position
         self._comp_until = position
         self.bar_log.restart(int(position // self.beats_per_bar))
         self.interplay.set_mode(self.interplay.mode, position)
@@ -254,7 +253,7 @@ class Daemon:
                 now = time.monotonic()
                 wait = MAX_SLEEP_S
                 if self.clock.running:
-                    wake = self.clock.seconds_at(float(self.soloist.horizon) - self.lookahead)
+                    wake = self.clock.seconds_at(self.soloist.horizon - self.lookahead)
                     wait = min(max(wake - now, 0.002), MAX_SLEEP_S)
                 try:
                     item = self.events.get(timeout=wait)
@@ -333,9 +332,9 @@ class Daemon:
             # resume at the bar line where it stopped; a value that was crossing it keeps its place
             bpb = self.beats_per_bar
             self.start_beat = float(math.ceil(max(0.0, state["beat"]) / bpb - 1e-6) * bpb)
-            horizon = Fraction(state.get("horizon", self.start_beat)).limit_denominator(12)
+            horizon = float(state.get("horizon", self.start_beat))
             in_bar = self.start_beat <= horizon < self.start_beat + bpb
-            self.soloist.horizon = horizon if in_bar else Fraction(self.start_beat)
+            self.soloist.horizon = horizon if in_bar else self.start_beat
             self._comp_until = self.start_beat
             self.bar_log.restart(int(self.start_beat // bpb))
 
@@ -348,7 +347,7 @@ class Daemon:
             beat = min(beat, self.end_beat)  # stopped by the bar limit: exactly there
         try:
             save_state(self.state_file, model_digest(self.model_path), self.improviser, self.generators, beat,
-                       self.soloist.previous, float(self.soloist.horizon))
+                       self.soloist.previous, self.soloist.horizon)
             log.info("state saved to %s (beat %.2f)", self.state_file, beat)
         except OSError as err:
             log.error("%s: cannot save the state (%s)", self.state_file, err.strerror or err)

@@ -7,6 +7,7 @@ signature), the melody on its channel, the chords on theirs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def generate(soloist: Soloist, feel: Feel, out: Path, bpm: float, *, values: int
         melody.append(feel.perform(n))
     if end is None:
         bpb = progression.beats_per_bar
-        end = float(-(-soloist.horizon // bpb) * bpb)  # up to the next bar line
+        end = float(math.ceil(soloist.horizon / bpb - 1e-9) * bpb)  # up to the next bar line
     chords = comp_notes(progression, 0.0, end, comp_velocity)
 
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)

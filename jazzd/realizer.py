@@ -29,6 +29,8 @@ from jazzd.grammar import Value
 from jazzd.harmony import Chord
 
 GRID = (Fraction(1, 4), Fraction(1, 3))  # the beat subdivisions onsets may land on
+TICKS_PER_BEAT = 12  # the timeline's unit: a quarter of a beat is 3 ticks, a third 4
+GRID_TICKS = tuple(int(step * TICKS_PER_BEAT) for step in GRID)
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 FREE_REACH = 7  # semitones either side of the previous pitch for a value without bounds
 
@@ -65,28 +67,30 @@ def note_name(pitch: int) -> str:
     return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
-def snap_end(onset: Fraction, duration: Fraction, allow_empty: bool = False) -> Fraction:
-    """The grid point nearest to onset + duration, after the onset.
+def snap_end(onset: int, duration: float, allow_empty: bool = False) -> int:
+    """The grid point nearest to onset + duration, after the onset, in ticks.
 
     Args:
-        onset: start in beats (on the grid).
-        duration: wanted length in beats.
+        onset: start in ticks (TICKS_PER_BEAT a beat; on the grid).
+        duration: wanted length in ticks (value.duration * TICKS_PER_BEAT).
         allow_empty: let the end fall on the onset (for a rest too short to keep).
     Returns:
-        The end in beats, a multiple of 1/4 or 1/3 beat; ties go to the earlier.
+        The end in ticks, a multiple of a quarter (3 ticks) or a third (4 ticks)
+        of a beat; ties go to the earlier.
     Source: course qa.py prune_grammar (rounding to 0.25), on positions not lengths.
     """
     target = onset + duration
-    candidates = set()
-    for step in GRID:
-        below = math.floor(target / step) * step
-        candidates.update((below, below + step))
-        first = (math.floor(onset / step) + 1) * step  # the first grid point after the onset
-        candidates.add(first)
-    if allow_empty:
-        candidates.add(onset)
-    valid = [c for c in candidates if c > onset or (allow_empty and c == onset)]
-    return min(valid, key=lambda c: (abs(c - target), c))
+    best, best_key = None, None
+    for step in GRID_TICKS:
+        below = int(target // step) * step
+        for c in (below, below + step, (onset // step + 1) * step):
+            if c > onset or (allow_empty and c == onset):
+                key = (abs(c - target), c)
+                if best_key is None or key < best_key:
+                    best, best_key = c, key
+    if allow_empty and (abs(onset - target), onset) < best_key:
+        best = onset
+    return best
 
 
 class Realizer:
@@ -147,20 +151,20 @@ class Realizer:
         pitch = int(candidates[self.rng.integers(len(candidates))])
         return None if pitch == previous else pitch
 
-    def realize(self, value: Value, chord: Chord, previous: int | None, onset: Fraction) -> tuple[Note | None, Fraction]:
+    def realize(self, value: Value, chord: Chord, previous: int | None, onset: int) -> tuple[Note | None, int]:
         """Realize a value starting at an onset.
 
         Args:
             value: the grammar value.
             chord: the chord at the onset.
             previous: the previous melody pitch or None.
-            onset: start in beats, on the grid.
+            onset: start in ticks (TICKS_PER_BEAT a beat), on the grid.
         Returns:
-            (note or None for a rest, end in beats on the grid). A rest shorter
+            (note or None for a rest, end in ticks on the grid). A rest shorter
             than half a grid step may end at its onset (it takes no time).
         """
         pitch = self.pitch(value, chord, previous)
-        end = snap_end(onset, value.beats, allow_empty=pitch is None)
+        end = snap_end(onset, value.duration * TICKS_PER_BEAT, allow_empty=pitch is None)
         if pitch is None:
             return None, end
-        return Note(float(onset), float(end - onset), pitch, self.velocity), end
+        return Note(onset / TICKS_PER_BEAT, (end - onset) / TICKS_PER_BEAT, pitch, self.velocity), end

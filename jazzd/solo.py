@@ -7,14 +7,13 @@ gives the same notes live and offline.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
 from jazzd.grammar import Value
 from jazzd.harmony import Chord, Progression
 from jazzd.improviser import Improviser
-from jazzd.realizer import Note, Realizer
+from jazzd.realizer import TICKS_PER_BEAT, Note, Realizer
 
 
 GENERATORS = ("sampling", "realization", "feel")
@@ -31,8 +30,8 @@ class SoloEvent:
     """One realized value: the value, its place in beats, its chord, and the note (None for a rest)."""
 
     value: str
-    onset: Fraction
-    end: Fraction
+    onset: float
+    end: float
     chord: Chord
     note: Note | None
 
@@ -86,29 +85,38 @@ class Soloist:
         realizer: chooses pitches.
         start: the beat of the first value. Default 0.
     Attributes:
-        horizon: the beat where the next value starts (a Fraction).
+        horizon: the beat where the next value starts; set it to move the solo
+            (it is kept on the grid, in ticks of 1/12 beat).
         previous: the last melody pitch, or None.
     """
 
-    def __init__(self, improviser: Improviser, harmony, realizer: Realizer, start: Fraction = Fraction(0)):
+    def __init__(self, improviser: Improviser, harmony, realizer: Realizer, start: float = 0.0):
         self.improviser = improviser
         self.harmony = harmony
         self.realizer = realizer
-        self.horizon = Fraction(start)
+        self.horizon = start
         self.previous: int | None = None
         self._parsed = improviser.vocab.parsed
+
+    @property
+    def horizon(self) -> float:
+        return self._ticks / TICKS_PER_BEAT
+
+    @horizon.setter
+    def horizon(self, beat) -> None:
+        self._ticks = round(float(beat) * TICKS_PER_BEAT)
 
     def next_event(self) -> SoloEvent:
         """Sample the next value and realize it at the horizon, which moves to its end."""
         index = self.improviser.next_index()
         value: Value = self._parsed[index]
-        onset = self.horizon
-        chord = self.harmony.chord_at(float(onset))
+        onset = self._ticks
+        chord = self.harmony.chord_at(onset / TICKS_PER_BEAT)
         note, end = self.realizer.realize(value, chord, self.previous, onset)
         if note is not None:
             self.previous = note.pitch
-        self.horizon = end
-        return SoloEvent(self.improviser.vocab.values[index], onset, end, chord, note)
+        self._ticks = end
+        return SoloEvent(self.improviser.vocab.values[index], onset / TICKS_PER_BEAT, end / TICKS_PER_BEAT, chord, note)
 
 
 def comp_notes(progression: Progression, start: float, end: float, velocity: int = 60) -> list[Note]:

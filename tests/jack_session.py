@@ -33,21 +33,32 @@ def jack_answers() -> bool:
 
 
 @contextlib.contextmanager
-def running_jack_server(period: int = 256):
+def running_jack_server(period: int = 256, name: str | None = None, log_path: Path | None = None,
+                        port_max: int | None = None):
     """The running JACK server, or `jackd --no-realtime -d dummy -r 48000 -p PERIOD` for the duration.
 
+    Args:
+        period: frames per period of a server started here.
+        name: start a server of this name (clients find it through the
+            JACK_DEFAULT_SERVER variable) even if another one runs.
+        log_path: where a started server's output goes (for counting xruns).
+        port_max: the server's port limit (jackd -p before -d; it sizes the shared
+            memory every client maps). Default: jackd's.
     Yields:
         The jackd Popen started here, or None for a server that was already running.
     Raises:
         JackUnavailable: if no server runs and jackd is not installed.
     """
-    if jack_answers():
+    if name is None and jack_answers():
         yield None
         return
     if shutil.which("jackd") is None:
         raise JackUnavailable("jackd is not installed (Debian package jackd2)")
-    server = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(period)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command = ["jackd", *(["-n", name] if name else []), *(["-p", str(port_max)] if port_max else []),
+               "--no-realtime", "-d", "dummy", "-r", "48000",
+               "-p", str(period)]
+    with open(log_path or os.devnull, "w") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(jack_answers, 15, 0.1, "the JACK server to answer")
         yield server
@@ -77,11 +88,12 @@ class JackSession:
 
     Args:
         tmp_path: where the config file goes.
-        config: extra TOML appended to a config that names the bundled model.
+        config: extra TOML appended to a config that names the model.
         args: extra `jazzd run` flags.
+        model: the model directory. Default: the bundled one.
     """
 
-    def __init__(self, tmp_path: Path, config: str = "", *args: str):
+    def __init__(self, tmp_path: Path, config: str = "", *args: str, model: Path = DEFAULT_MODEL):
         self.received: list[tuple[float, mido.Message]] = []
         self.keyboard = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="jazzd-test-kbd")
         self.keyboard.open_virtual_port("keys")
@@ -90,7 +102,8 @@ class JackSession:
                                            callback=lambda m: self.received.append((time.monotonic(), m)))
         wait_for(lambda: KEYBOARD in jack_ports() and LISTENER in jack_ports(), 10, what="the test client's ports")
         self.config_path = tmp_path / "config.toml"
-        self.config_path.write_text(f'[model]\npath = "{DEFAULT_MODEL}"\n{config}\n')
+        self.config_path.write_text(f'[model]\npath = "{model}"\n{config}\n')
+        self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [*JAZZD, "run", "--config", str(self.config_path), "--backend", "jack", "--output", LISTENER,
              "--input", KEYBOARD, *args],

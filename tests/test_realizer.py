@@ -5,7 +5,7 @@ import pytest
 
 from jazzd.grammar import Value
 from jazzd.harmony import chord_from_symbol
-from jazzd.realizer import GRID, Note, Realizer, note_name, snap_end
+from jazzd.realizer import GRID, TICKS_PER_BEAT, Note, Realizer, note_name, snap_end
 
 CHORDS = [chord_from_symbol(s) for s in ("Dm7", "G7b9", "Cmaj7", "F#m7b5")]
 
@@ -56,28 +56,28 @@ def test_free_values_stay_near_the_previous_pitch_and_in_range():
 
 def test_rests_are_rests():
     realizer = Realizer(rng=np.random.default_rng(0))
-    note, end = realizer.realize(Value("R", 0.75), CHORDS[0], 60, Fraction(1))
-    assert note is None and end == Fraction(7, 4)
+    note, end = realizer.realize(Value("R", 0.75), CHORDS[0], 60, 12)
+    assert note is None and end == 21  # ticks: 1 3/4 beats
 
 
 def test_snap_end_keeps_onsets_on_the_grid_and_notes_non_empty():
     rng = np.random.default_rng(4)
-    onset = Fraction(0)
+    onset = 0  # ticks of 1/12 beat
     for _ in range(2000):
-        duration = Fraction(int(rng.integers(1, 3000)), 1000)
+        duration = float(rng.integers(1, 3000)) / 1000 * TICKS_PER_BEAT
         end = snap_end(onset, duration)
-        assert end > onset and on_grid(end)
+        assert end > onset and on_grid(Fraction(end, TICKS_PER_BEAT))
         # no grid point after the onset is nearer to the wanted end
         target = onset + duration
-        points = [onset + Fraction(k, 12) for k in range(1, 12 * 4)]
-        nearest = min(abs(p - target) for p in points if on_grid(p))
+        nearest = min(abs(p - target) for p in range(onset + 1, onset + 48) if on_grid(Fraction(p, TICKS_PER_BEAT)))
         assert abs(end - target) == nearest
         onset = end
 
 
 def test_a_short_rest_may_vanish():
-    assert snap_end(Fraction(1), Fraction(1, 50), allow_empty=True) == 1
-    assert snap_end(Fraction(1), Fraction(1, 50)) == Fraction(5, 4)
+    assert snap_end(12, 0.24, allow_empty=True) == 12
+    assert snap_end(12, 0.24) == 15  # a note lasts at least a quarter of a beat
+    assert snap_end(12, 1.9, allow_empty=True) == 15
 
 
 def test_realizer_rejects_bad_settings():

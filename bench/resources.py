@@ -1,0 +1,87 @@
+"""Resources of the running daemon: peak RSS and CPU at 120 BPM over 60 s.
+
+`jazzd run` with the bundled model and config (comp on) plays to a virtual JACK
+port on the benchmarks' own dummy server; this script reads the process's CPU
+time and peak RSS (VmHWM) from /proc, from 2 s after start (when it is playing)
+to the end. Also the same at 240 BPM with the all-eighths model, the busiest
+rhythm the benchmarks use, the bare reference sender for scale, a JACK server
+with a smaller port limit, and a MIDI file as output. Every JACK client maps
+the server's shared engine memory (about 102 MB with jackd's default port
+limit, 38 MB with -p 64) and touches it, so it counts in each client's RSS;
+the table splits it out.
+
+    python bench/resources.py [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import BENCH_SERVER, ROOT, bench_model, machine, proc_usage, use_tests_helpers  # noqa: E402
+
+
+def measure(command, seconds: float) -> dict:
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2.0)
+        before = proc_usage(proc.pid)
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        after = proc_usage(proc.pid)
+        t1 = time.monotonic()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    mb = 2**20
+    return {"cpu_percent": 100 * (after["cpu_s"] - before["cpu_s"]) / (t1 - t0),
+            "peak_rss_mb": after["peak_rss"] / mb, "own_mb": (after["rss_anon"] + after["rss_file"]) / mb,
+            "shmem_mb": after["rss_shmem"] / mb}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    use_tests_helpers()
+    from jack_session import running_jack_server
+
+    os.environ["JACK_DEFAULT_SERVER"] = BENCH_SERVER
+    results = {}
+    jazzd = [sys.executable, "-m", "jazzd.cli", "run", "--input", "off", "--log-level", "warning"]
+    jack = ["--backend", "jack", "--output", "virtual"]
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        model = bench_model(tmp / "eighths", eighths=True)
+        config = tmp / "config.toml"
+        config.write_text(f'[model]\npath = "{model}"\n')
+        with running_jack_server(256, BENCH_SERVER, None):
+            results["jazzd, bundled model, 120 BPM, JACK (jackd's default port limit)"] = measure(
+                [*jazzd, *jack, "--bpm", "120"], args.seconds)
+            results["jazzd, all-eighths model, 240 BPM, same JACK"] = measure(
+                [*jazzd, *jack, "--config", str(config), "--bpm", "240"], args.seconds)
+            results["for scale: the bare reference sender, 240 BPM, same JACK"] = measure(
+                [sys.executable, os.path.join(ROOT, "bench", "reference_sender.py"), "spin", "240",
+                 str(args.seconds + 5), str(tmp / "ref.csv")], args.seconds)
+        with running_jack_server(256, BENCH_SERVER, None, port_max=64):
+            results["jazzd, bundled model, 120 BPM, JACK started with -p 64 (port limit)"] = measure(
+                [*jazzd, *jack, "--bpm", "120"], args.seconds)
+        results["jazzd, bundled model, 120 BPM, to a MIDI file (no MIDI system)"] = measure(
+            [*jazzd, "--output", str(tmp / "live.mid"), "--bpm", "120"], args.seconds)
+    print(f"resources of `jazzd run` over {args.seconds:g} s; {machine()}")
+    print("| run | CPU, % of one core | peak RSS | of it own (anon + file) | of it JACK shared memory |")
+    print("|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['cpu_percent']:.2f} % | {r['peak_rss_mb']:.1f} MB | {r['own_mb']:.1f} MB "
+              f"| {r['shmem_mb']:.1f} MB |")
+    return results
+
+
+if __name__ == "__main__":
+    main()
