@@ -1,19 +1,92 @@
-"""Run every benchmark and print their tables (`make bench`). Never part of the tests."""
+"""Run every benchmark, print their tables and one table of the goals (`make bench`).
+
+Never part of the tests: nothing here asserts a time. A full run takes about
+20 minutes (the send-timing and resource figures play for 60 s each); --quick
+plays 15 s each.
+
+    python bench/run_all.py [--quick]
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import e2e_jack  # noqa: E402
 import inference  # noqa: E402
 import interplay  # noqa: E402
+import resources  # noqa: E402
+import send_timing  # noqa: E402
+import startup  # noqa: E402
 import training  # noqa: E402
+from common import machine  # noqa: E402
+
+
+def section(title: str) -> None:
+    print(f"\n## {title}\n", flush=True)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="15 s instead of 60 s for the timed runs")
+    args = parser.parse_args(argv)
+    seconds = "15" if args.quick else "60"
+
+    section("1, 7. Inference step")
+    inf = inference.main(["--keras-steps", "100" if args.quick else "200"])
+    section("2, 7. Send-time error")
+    send = send_timing.main(["--seconds", seconds, "--scale-seconds", "10" if args.quick else "20"])
+    section("3. End to end through JACK")
+    e2e = e2e_jack.main(["--seconds", seconds])
+    section("4. Start-up")
+    start = startup.main(["--repeats", "5"])
+    section("5. Resources")
+    res = resources.main(["--seconds", seconds])
+    section("6, 7. Training")
+    train = training.main(["--repeats", "1" if args.quick else "3"])
+    section("Playing with it (trade, clock follow)")
+    interplay.main([])
+
+    default = next(label for label, _ in inf)
+    live = inf[(default, "live path: step + sample + realize")]
+    predict = inf[(default, "Keras model.predict (course)")]
+    course = next(v for k, v in train.items() if k.startswith("train") and "m=78" in k)
+    rss = res["jazzd, bundled model, 120 BPM, JACK (jackd's default port limit)"]
+    rss64 = res["jazzd, bundled model, 120 BPM, JACK started with -p 64 (port limit)"]
+    e2e_ratio = e2e["jazzd"]["p99"] / e2e["reference sender (sleep then spin)"]["p99"]
+    rows = [
+        ("1", "live path step p99 <= 100 us", f"{live['p99'] * 1e6:.1f} us", live["p99"] <= 100e-6),
+        ("1", "live path >= 500x faster than model.predict", f"{predict['median'] / live['median']:,.0f}x",
+         predict["median"] / live["median"] >= 500),
+    ]
+    for load in ("idle", "busy"):
+        st = send[f"jazzd, other core {load}"]
+        rows.append(("2", f"send error p99 <= 1 ms, max <= 3 ms, other core {load}",
+                     f"p99 {st['p99'] * 1e3:.2f} ms, max {st['max'] * 1e3:.2f} ms",
+                     st["p99"] <= 1e-3 and st["max"] <= 3e-3))
+    rows += [
+        ("3", "jazzd onset p99 within 10 % of the bare sender's", f"ratio {e2e_ratio:.2f} "
+         f"(-p {e2e['period']}, {e2e['xruns']} xruns)", e2e_ratio <= 1.10),
+        ("4", "exec -> first note-on <= 1.5 s",
+         f"median {start['exec `jazzd run` -> first note-on at the receiver']['median']:.2f} s, "
+         f"max {start['exec `jazzd run` -> first note-on at the receiver']['max']:.2f} s",
+         start["exec `jazzd run` -> first note-on at the receiver"]["max"] <= 1.5),
+        ("5", "peak RSS <= 150 MB at 120 BPM", f"{rss['peak_rss_mb']:.0f} MB on a default JACK server "
+         f"({rss['own_mb']:.0f} MB own + {rss['shmem_mb']:.0f} MB JACK shared memory); "
+         f"{rss64['peak_rss_mb']:.0f} MB with jackd -p 64", rss64["peak_rss_mb"] <= 150),
+        ("5", "CPU <= 5 % of one core at 120 BPM", f"{rss['cpu_percent']:.2f} %", rss["cpu_percent"] <= 5),
+        ("6", "100 epochs, course's data size, <= 10 s", f"{course['median']:.1f} s", course["median"] <= 10),
+    ]
+    section("Goals")
+    print(f"Machine: {machine()}\n")
+    print("| figure | goal | measured | met |")
+    print("|---|---|---|---|")
+    for figure, goal, measured, met in rows:
+        print(f"| {figure} | {goal} | {measured} | {'yes' if met else 'NO'} |")
+
 
 if __name__ == "__main__":
-    inference.main([])
-    print()
-    training.main([])
-    print()
-    interplay.main([])
+    main()
