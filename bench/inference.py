@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, machine, row, stats, time_calls  # noqa: E402
+from common import ROOT, machine, row, time_calls  # noqa: E402
 
 
 def measure(model, steps: int, keras_steps: int) -> dict:

@@ -39,6 +39,7 @@ class NgramModel:
 
     def fit(self, runs: Sequence[Sequence[int]]) -> "NgramModel":
         """Count n-grams (all orders up to self.order) in runs of value indices."""
+        self._unigram_p, self._seen_cache = None, {}
         for run in runs:
             padded = [self.bos] * (self.order - 1) + list(run)
             for i in range(self.order - 1, len(padded)):
@@ -49,22 +50,33 @@ class NgramModel:
     def distribution(self, history: Sequence[int]) -> np.ndarray:
         """P(next value | the last order-1 values of history), shape (n_values,)."""
         history = [self.bos] * (self.order - 1) + list(history)
-        unigram = self.counts.get((), Counter())
-        p = np.full(self.n_values, 1.0)
-        for v, n in unigram.items():
-            p[v] += n
-        p /= p.sum()
+        p = self._unigram()
         for k in range(1, self.order):
-            context = tuple(history[len(history) - k :])
-            seen = self.counts.get(context)
-            if not seen:
+            seen = self._seen(tuple(history[len(history) - k :]))
+            if seen is None:
                 continue
-            total, types = sum(seen.values()), len(seen)
-            counts = np.zeros(self.n_values)
-            for v, n in seen.items():
-                counts[v] = n
-            p = (counts + types * p) / (total + types)
+            indices, counts = seen
+            total, types = counts.sum(), len(counts)
+            p = p * types
+            p[indices] += counts
+            p /= total + types
         return p
+
+    def _unigram(self) -> np.ndarray:
+        if getattr(self, "_unigram_p", None) is None:
+            p = np.full(self.n_values, 1.0)  # add-one
+            for v, n in self.counts.get((), Counter()).items():
+                p[v] += n
+            self._unigram_p = p / p.sum()
+        return self._unigram_p.copy()
+
+    def _seen(self, context: tuple[int, ...]):
+        """(value indices, counts) that followed a context, as arrays; None if never seen."""
+        cache = self.__dict__.setdefault("_seen_cache", {})
+        if context not in cache:
+            seen = self.counts.get(context)
+            cache[context] = (np.fromiter(seen.keys(), np.int64), np.fromiter(seen.values(), np.float64)) if seen else None
+        return cache[context]
 
     def predictor(self) -> Predictor:
         """This model as a Predictor for evaluate()."""

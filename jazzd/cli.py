@@ -1,4 +1,4 @@
-"""Command line: jazzd run | generate | train.
+"""Command line: jazzd run | generate | train | evaluate | render | plot.
 
 Every JazzdError is printed as one line without a traceback, with a non-zero
 exit (2 for config and usage errors). The daemon never prompts.
@@ -94,6 +94,71 @@ def cmd_generate(args) -> int:
     print(f"wrote {result.path}: {len(result.events)} values, {len(result.melody)} notes over "
           f"{result.beats / harmony.beats_per_bar:g} bars of {harmony.lead_sheet} "
           f"at {config['clock.bpm']:g} BPM ({seconds:.1f} s)")
+    if args.plot:
+        from jazzd.pianoroll import notes_from_generated, plot_piano_roll
+
+        notes, chords, bpb, beats = notes_from_generated(result)
+        plot_piano_roll(notes, chords, bpb, beats, Path(args.plot),
+                        title=f"{out.name}: {model.path.name}, {config['clock.bpm']:g} BPM")
+        print(f"wrote {args.plot}: piano roll")
+    if args.render is not None:
+        _render(config, out, Path(args.render) if args.render else out.with_suffix(".wav"))
+    return 0
+
+
+def _render(config, midi_path: Path, out: Path) -> None:
+    from jazzd.render import render
+
+    rendered = render(midi_path, out, soundfont=config["render.soundfont"] or None,
+                      melody_program=config["render.melody_program"], chord_program=config["render.chord_program"],
+                      sample_rate=config["render.sample_rate"], gain=config["render.gain"])
+    print(f"wrote {rendered.path}: {rendered.seconds:.1f} s of audio")
+
+
+def cmd_render(args) -> int:
+    config = _config(args)
+    _setup_logging(config["log.level"])
+    if args.melody_program is not None:
+        config = config.override({"render.melody_program": ("--melody-program", args.melody_program)})
+    out = Path(args.o) if args.o else Path(args.midi).with_suffix(".wav")
+    _render(config, Path(args.midi), out)
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from jazzd.corpus import load_piece, spec_for
+    from jazzd.pianoroll import notes_from_piece, plot_piano_roll
+
+    config = _config(args)
+    _setup_logging(config["log.level"])
+    path = Path(args.midi)
+    piece = load_piece(spec_for(path, melody=_part(args.melody), chords=_part(args.chords)), use_cache=False)
+    notes, chords, bpb, beats = notes_from_piece(piece)
+    out = Path(args.o) if args.o else path.with_suffix(".png")
+    plot_piano_roll(notes, chords, bpb, beats, out, title=path.name, bars_per_row=args.bars_per_row)
+    print(f"wrote {out}: piano roll of {len(notes)} notes over {len(piece.measures)} bars")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from jazzd.collection import collect
+    from jazzd.evaluate import format_quality_report, quality_report
+    from jazzd.modeldir import load_model
+
+    config = _config(args)
+    _setup_logging(config["log.level"])
+    model = load_model(Path(args.model))
+    sources = args.corpus
+    if not sources:
+        saved = model.metadata.get("corpus", {}).get("sources")
+        if not saved:
+            raise JazzdError(f"{args.model}: its metadata names no corpus; give one: jazzd evaluate MODEL CORPUS")
+        sources = [str((model.path / s).resolve()) for s in saved]  # saved relative to the model directory
+    pieces = collect(sources, progress=None, report=print).pieces
+    report = quality_report(model, pieces, bars=args.bars, temperature=args.temperature, seed=args.seed)
+    print(f"{args.model}: n_values = {model.n_values}, n_a = {model.n_a}; corpus: {len(pieces)} file(s), "
+          f"{sum(len(p.measures) for p in pieces)} bars")
+    print(format_quality_report(report))
     return 0
 
 
@@ -103,9 +168,17 @@ def cmd_train(args) -> int:
     config = _config(args)
     _setup_logging(config["log.level"])
     sources = args.sources or [str(config.path_of("train.corpus"))]
-    train(sources, Path(args.out), n_a=args.n_a or config["train.n_a"], Tx=args.Tx or config["train.Tx"],
-          epochs=args.epochs or config["train.epochs"],
-          seed=config["train.seed"] if args.seed is None else args.seed, layers=args.layers or config["train.layers"],
+
+    def pick(flag, key):
+        return config[key] if flag is None else flag
+
+    train(sources, Path(args.out), n_a=pick(args.n_a, "train.n_a"), Tx=pick(args.Tx, "train.Tx"),
+          epochs=pick(args.epochs, "train.epochs"), seed=pick(args.seed, "train.seed"),
+          layers=pick(args.layers, "train.layers"), patience=pick(args.patience, "train.patience"),
+          dropout=pick(args.dropout, "train.dropout"), stride=pick(args.stride, "train.stride"),
+          batch_size=pick(args.batch_size, "train.batch_size"), workers=args.workers,
+          label_smoothing=pick(args.label_smoothing, "train.label_smoothing"),
+          learning_rate=pick(args.learning_rate, "train.learning_rate"),
           verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
           melody=_part(args.melody), chords=_part(args.chords), start=args.start, end=args.end)
     return 0
@@ -155,11 +228,41 @@ def build_parser() -> argparse.ArgumentParser:
     length = gen.add_mutually_exclusive_group()
     length.add_argument("--values", type=int, help="number of values (default: [generate] values, 50)")
     length.add_argument("--bars", type=int, help="generate whole bars instead")
+    gen.add_argument("--plot", metavar="FILE.png", help="also draw a piano roll of the solo to this image")
+    gen.add_argument("--render", nargs="?", const="", metavar="FILE.wav|.mp3",
+                     help="also render the MIDI file to audio (default: the .mid's name with .wav)")
     gen.set_defaults(func=cmd_generate)
+
+    ren = sub.add_parser("render", help="render a MIDI file to WAV or MP3 with FluidSynth")
+    common(ren, seed=False)
+    ren.add_argument("midi", help="the MIDI file")
+    ren.add_argument("-o", metavar="FILE.wav|.mp3", help="output (default: the MIDI file's name with .wav)")
+    ren.add_argument("--melody-program", type=int, choices=range(128), metavar="0..127",
+                     help="General MIDI program of the melody (default: [render] melody_program, 66 tenor sax)")
+    ren.set_defaults(func=cmd_render)
+
+    plot = sub.add_parser("plot", help="draw a piano roll of a MIDI file's melody over its chords")
+    common(plot, seed=False)
+    plot.add_argument("midi", help="the MIDI file")
+    plot.add_argument("-o", metavar="FILE.png", help="output image (default: the MIDI file's name with .png)")
+    plot.add_argument("--melody", help="melody part: index or name (default: found by jazzd)")
+    plot.add_argument("--chords", help="chord part: index or name (default: chord symbols in the file, else the other parts)")
+    plot.add_argument("--bars-per-row", type=int, default=8, help="bars per row (default 8)")
+    plot.set_defaults(func=cmd_plot)
+
+    ev = sub.add_parser("evaluate", help="quality report of a model: held-out loss and generated-bar statistics")
+    common(ev, seed=False)
+    ev.add_argument("model", help="model directory")
+    ev.add_argument("corpus", nargs="*", help="MIDI files, folders or manifests (default: the model's own corpus)")
+    ev.add_argument("--bars", type=int, default=64, help="bars to generate (default 64)")
+    ev.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the generated bars (default 0)")
+    ev.set_defaults(func=cmd_evaluate)
 
     tr = sub.add_parser("train", help="train a model on MIDI files or corpus manifests")
     common(tr, seed=False)
-    tr.add_argument("sources", nargs="*", help="MIDI files or .toml manifests (default: [train] corpus)")
+    tr.add_argument("sources", nargs="*", help="MIDI files, folders (searched recursively) or .toml manifests "
+                    "(default: [train] corpus)")
     tr.add_argument("--out", required=True, help="model directory to write, e.g. models/NAME")
     tr.add_argument("--melody", help="melody part: index or name (default: the manifest's)")
     tr.add_argument("--chords", help="chord part: index or name")
@@ -170,6 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--Tx", type=int, help="window length (default 30)")
     tr.add_argument("--layers", type=int, help="stacked LSTM layers (default 1)")
     tr.add_argument("--seed", type=int, help="training seed")
+    tr.add_argument("--patience", type=int, help="early stopping patience in epochs; 0 = the course's fixed epochs")
+    tr.add_argument("--dropout", type=float, help="dropout on the LSTM output while training")
+    tr.add_argument("--stride", type=int, help="values between training windows (0 = auto)")
+    tr.add_argument("--batch-size", dest="batch_size", type=int, help="windows per step (default 32)")
+    tr.add_argument("--label-smoothing", dest="label_smoothing", type=float, help="share of each target spread over all values")
+    tr.add_argument("--learning-rate", dest="learning_rate", type=float, help="Adam's learning rate (default 0.01)")
+    tr.add_argument("--workers", type=int, help="parsing processes (default: one per core)")
     tr.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     tr.set_defaults(func=cmd_train)
     return parser
@@ -178,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("bars", "values", "epochs", "n_a", "Tx", "layers"):
+    for name in ("bars", "values", "epochs", "n_a", "Tx", "layers", "batch_size", "workers", "bars_per_row"):
         value = getattr(args, name, None)
         if value is not None and value <= 0:
             parser.error(f"--{name.replace('_', '-')} must be > 0, got {value}")

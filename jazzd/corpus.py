@@ -17,21 +17,33 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import os
+import statistics
 import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import mido
+
 from jazzd.errors import CorpusError, GrammarError
 from jazzd.grammar import MelodyNote, measure_timeline, parse_measure
-from jazzd.harmony import chord_from_pitches
+from jazzd.harmony import Chord, chord_from_figure, chord_from_pitches
+from jazzd.realizer import GRID_TICKS, TICKS_PER_BEAT
+from jazzd.parts import (MIN_CHORD_PITCH_CLASSES, NO_CHORD_FIGURE, ChordEvent, chordify, find_melody,
+                         is_drum_part, split_channels, text_chords)
 
 log = logging.getLogger(__name__)
 
 # Bump when the cache's layout changes. Changes to extraction, the grammar or the
 # harmony analysis change the cache key by themselves (see _code_digest).
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+AUTO = "auto"
+CHORD_WINDOWS = ("beat", "half bar")
+QUANTIZE = ("grid", "music21")
+LEGATO_GAP_BEATS = 1 / 6  # a shorter silence between two notes is articulation, not a rest
+MAX_SHIFT_BEATS = 0.25  # a note is moved at most this far to a free grid point, else dropped
 MIN_NOTE_BEATS = 0.25  # course: a melody note of quarterLength 0 becomes 0.25
 
 
@@ -42,19 +54,30 @@ class CorpusSpec:
     Args:
         path: the MIDI file.
         melody: the melody part, as a music21 part index or a (case-insensitive)
-            part or instrument name.
-        chords: the chord part, the same way.
+            part or instrument name, or "auto" for jazzd.parts.find_melody.
+        chords: the chord part, the same way, or "auto": chord symbols written
+            in the file (Text/Marker events), else the other parts chordified.
+        chord_window: for chordified chords, "beat" or "half bar".
         start: first beat (quarter-note offset) of the selection, or None for the start.
         end: end beat of the selection (exclusive), or None for the end.
-        quantize: let music21 quantize onsets to 1/4 and 1/3 beats (its default).
+        quantize: "grid" (default): read the notes exactly and snap them with
+            snap_to_grid (no note lost to a collision); "music21": let music21
+            quantize onsets and durations to 1/4 and 1/3 beats (the course's
+            reading, kept by the Metheny manifests). True/False mean
+            "music21"/"grid".
     """
 
     path: Path
-    melody: int | str = 0
-    chords: int | str = 1
+    melody: int | str = AUTO
+    chords: int | str = AUTO
     start: float | None = None
     end: float | None = None
-    quantize: bool = True
+    quantize: str = "grid"
+    chord_window: str = "beat"
+
+    def __post_init__(self):
+        if isinstance(self.quantize, bool):
+            object.__setattr__(self, "quantize", "music21" if self.quantize else "grid")
 
     def key(self) -> dict:
         """The selection as JSON-able data (without the path)."""
@@ -72,8 +95,8 @@ class Measure:
         offset: start of the bar, beats from the start of the file.
         length: bar length in beats.
         notes: the melody, monophonic, as MelodyNotes (rests have pitch None).
-        chords: (offset in beats, MIDI note numbers) per chord change; the first
-            is at the bar's start.
+        chords: (offset in beats, MIDI note numbers, music21 figure or "") per
+            chord change; the first is at the bar's start. See chord_of.
         values: the grammar values of the bar, as strings.
     """
 
@@ -111,10 +134,10 @@ class Piece:
 @functools.lru_cache(maxsize=1)
 def _code_digest() -> str:
     """SHA-256 of the modules whose code decides a piece's values."""
-    from jazzd import grammar, harmony
+    from jazzd import grammar, harmony, parts, realizer
 
     digest = hashlib.sha256()
-    for module in (__file__, grammar.__file__, harmony.__file__):
+    for module in (__file__, grammar.__file__, harmony.__file__, parts.__file__, realizer.__file__):
         digest.update(Path(module).read_bytes())
     return digest.hexdigest()
 
@@ -146,7 +169,7 @@ def read_manifest(path: Path) -> CorpusSpec:
         raise CorpusError(f"{path}: no such corpus manifest") from None
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise CorpusError(f"{path}: not a readable TOML manifest ({err})") from None
-    known = {"file", "melody", "chords", "start", "end", "quantize", "description"}
+    known = {"file", "melody", "chords", "start", "end", "quantize", "chord_window", "description"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise CorpusError(f"{path}: unknown key {unknown[0]!r} (expected one of {', '.join(sorted(known))})")
@@ -154,11 +177,12 @@ def read_manifest(path: Path) -> CorpusSpec:
         raise CorpusError(f"{path}: the manifest needs a 'file' key naming the MIDI file")
     return CorpusSpec(
         path=(path.parent / data["file"]).resolve(),
-        melody=data.get("melody", 0),
-        chords=data.get("chords", 1),
+        melody=data.get("melody", AUTO),
+        chords=data.get("chords", AUTO),
         start=data.get("start"),
         end=data.get("end"),
-        quantize=data.get("quantize", True),
+        quantize=data.get("quantize", "grid"),
+        chord_window=data.get("chord_window", "beat"),
     )
 
 
@@ -201,7 +225,7 @@ def load_piece(spec: CorpusSpec, use_cache: bool = True) -> Piece:
     if use_cache and cached.is_file():
         try:
             piece = _piece_from_json(spec, json.loads(cached.read_text()))
-            log.info("%s: %d measures from the cache (%s)", path.name, len(piece.measures), cached)
+            log.debug("%s: %d measures from the cache (%s)", path.name, len(piece.measures), cached)
             return piece
         except (OSError, ValueError, KeyError, TypeError) as err:
             log.warning("%s: ignoring a broken cache entry (%s)", cached, err)
@@ -229,7 +253,7 @@ def _piece_to_json(piece: Piece) -> dict:
                 "offset": m.offset,
                 "length": m.length,
                 "notes": [[n.offset, n.duration, n.pitch] for n in m.notes],
-                "chords": [[o, list(p)] for o, p in m.chords],
+                "chords": [[o, list(p), f] for o, p, f in m.chords],
                 "values": list(m.values),
             }
             for m in piece.measures
@@ -246,7 +270,7 @@ def _piece_from_json(spec: CorpusSpec, data: dict) -> Piece:
             offset=m["offset"],
             length=m["length"],
             notes=tuple(MelodyNote(*n) for n in m["notes"]),
-            chords=tuple((o, tuple(p)) for o, p in m["chords"]),
+            chords=tuple((o, tuple(p), f) for o, p, f in m["chords"]),
             values=tuple(m["values"]),
         )
         for m in data["measures"]
@@ -254,40 +278,79 @@ def _piece_from_json(spec: CorpusSpec, data: dict) -> Piece:
     return Piece(spec, data["sha256"], measures)
 
 
-def _pick_part(parts, wanted, path: Path, role: str):
+def _pick_part(parts, wanted, path: Path, role: str) -> int:
+    """Index of the part the user named (index or part/instrument name)."""
     names = [(p.partName or "").strip() or (str(p.getInstrument()) or "").strip() for p in parts]
     if isinstance(wanted, int) and not isinstance(wanted, bool):
         if 0 <= wanted < len(parts):
-            return parts[wanted]
+            return wanted
     else:
-        for part, name in zip(parts, names):
+        for i, (part, name) in enumerate(zip(parts, names)):
             instrument = str(part.getInstrument() or "")
             if str(wanted).lower() in (name.lower(), instrument.lower().strip()):
-                return part
+                return i
     listing = ", ".join(f"{i}: {n or '?'}" for i, n in enumerate(names))
     raise CorpusError(f"{path}: no {role} part {wanted!r} (parts are {listing})")
 
 
 @functools.lru_cache(maxsize=4096)
-def _chord(pitches: tuple[int, ...]):
-    return chord_from_pitches(pitches)
+def chord_of(pitches: tuple[int, ...], figure: str = "") -> Chord:
+    """The Chord of a corpus chord event: its music21 figure if it has one, else named from its pitches."""
+    return chord_from_figure(figure) if figure else chord_from_pitches(pitches)
+
+
+def _part_chords(part) -> list[ChordEvent]:
+    """A chord part's multi-note chords, merged per onset (the course's Metheny piano part)."""
+    from music21 import chord as m21chord
+
+    merged: dict[float, set[int]] = {}
+    for c in part.stripTies().flatten().getElementsByClass(m21chord.Chord):
+        if len(c.pitches) >= 2:
+            merged.setdefault(float(c.offset), set()).update(p.midi for p in c.pitches)
+    return sorted((o, tuple(sorted(p)), "") for o, p in merged.items())
+
+
+def _chord_events(spec: CorpusSpec, path: Path, parts, melody_index: int, beats_per_bar: float) -> list[ChordEvent]:
+    if spec.chords != AUTO:
+        index = _pick_part(parts, spec.chords, path, "chord")
+        events = _part_chords(parts[index])
+        if not events:
+            raise CorpusError(f"{path}: the chord part {spec.chords!r} has no chords")
+        return events
+    events = text_chords(path)
+    if any(figure != NO_CHORD_FIGURE for _, _, figure in events):
+        return events
+    others = [p for i, p in enumerate(parts) if i != melody_index and not is_drum_part(p)]
+    if spec.chord_window not in CHORD_WINDOWS:
+        raise CorpusError(f"{path}: chord_window must be one of {', '.join(CHORD_WINDOWS)}, got {spec.chord_window!r}")
+    window = 1.0 if spec.chord_window == "beat" else beats_per_bar / 2
+    events = chordify(others, window)
+    if not events:
+        raise CorpusError(f"{path}: no harmony (no chord symbols in the file, and the other parts never "
+                          f"sound {MIN_CHORD_PITCH_CLASSES} pitch classes together)")
+    return events
 
 
 def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
     """Parse the MIDI file with music21 and build the measures (no cache)."""
-    from music21 import chord as m21chord
     from music21 import converter, stream
 
-    log.info("%s: parsing with music21 (cached after this run)", path)
+    log.debug("%s: parsing with music21 (cached after this run)", path)
     try:
-        score = converter.parse(str(path), format="midi", quantizePost=spec.quantize)
-    except Exception as err:  # music21 raises many types for a broken file
+        split = split_channels(mido.MidiFile(str(path)))
+        with tempfile.TemporaryDirectory(prefix="jazzd-") as tmp:
+            source = path
+            if split is not None:  # one part per channel (a type-0 file, a multi-channel track)
+                source = Path(tmp) / path.name
+                split.save(source)
+            score = converter.parse(str(source), format="midi", quantizePost=spec.quantize == "music21")
+    except Exception as err:  # mido and music21 raise many types for a broken file
         raise CorpusError(f"{path}: not a readable MIDI file ({type(err).__name__}: {err})") from None
-    parts = list(score.parts)
-    if not parts:
-        raise CorpusError(f"{path}: the MIDI file has no parts")
-    melody_part = _pick_part(parts, spec.melody, path, "melody")
-    chord_part = _pick_part(parts, spec.chords, path, "chord")
+    parts = list(score.parts) if score.hasPartLikeStreams() else [score]
+    if not parts or not any(p.flatten().notes for p in parts):
+        raise CorpusError(f"{path}: the MIDI file has no notes")
+    melody_index = find_melody(parts, path) if spec.melody == AUTO else _pick_part(parts, spec.melody, path, "melody")
+    melody_part = parts[melody_index]
     start = -float("inf") if spec.start is None else float(spec.start)
     end = float("inf") if spec.end is None else float(spec.end)
 
@@ -301,6 +364,7 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
     if not bars:
         raise CorpusError(f"{path}: no whole bar lies between beats {spec.start} and {spec.end}")
     sel_start, sel_end = bars[0][1], bars[-1][1] + bars[-1][2]
+    beats_per_bar = statistics.mode(b[2] for b in bars)
 
     # Melody: the top note of each onset, made monophonic; gaps become rests.
     onsets: dict[float, tuple[int, float]] = {}
@@ -316,23 +380,20 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
         raise CorpusError(
             f"{path}: no melody notes in part {spec.melody!r} between beats {sel_start:g} and {sel_end:g}"
         )
-    times = sorted(onsets)
-    melody: list[MelodyNote] = []
-    for i, offset in enumerate(times):
-        pitch, duration = onsets[offset]
-        following = times[i + 1] if i + 1 < len(times) else sel_end
-        melody.append(MelodyNote(offset, min(duration, following - offset), pitch))
+    if spec.quantize not in QUANTIZE:
+        raise CorpusError(f"{path}: quantize must be one of {', '.join(QUANTIZE)}, got {spec.quantize!r}")
+    if spec.quantize == "grid":
+        melody = snap_to_grid([MelodyNote(o, d, p) for o, (p, d) in sorted(onsets.items())], sel_end)
+    else:
+        times = sorted(onsets)
+        melody = []
+        for i, offset in enumerate(times):
+            pitch, duration = onsets[offset]
+            following = times[i + 1] if i + 1 < len(times) else sel_end
+            melody.append(MelodyNote(offset, min(duration, following - offset), pitch))
 
-    # Chords: the chord part's multi-note chords, merged per onset.
-    merged: dict[float, set[int]] = {}
-    for c in chord_part.stripTies().flatten().getElementsByClass(m21chord.Chord):
-        if len(c.pitches) >= 2:
-            merged.setdefault(float(c.offset), set()).update(p.midi for p in c.pitches)
-    chord_events = sorted((o, tuple(sorted(p))) for o, p in merged.items())
-    if not chord_events:
-        raise CorpusError(f"{path}: the chord part {spec.chords!r} has no chords")
-
-    measures = []
+    chord_events = _chord_events(spec, path, parts, melody_index, beats_per_bar)
+    measures, no_chord = [], 0
     for number, offset, length in bars:
         bar_end = offset + length
         notes = [n for n in melody if offset - 1e-9 <= n.offset < bar_end - 1e-9]
@@ -342,12 +403,16 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
         held = [n.offset + n.duration for n in melody if n.offset < offset - 1e-9]
         timeline = measure_timeline(notes, offset, bar_end, held[-1] if held else offset)
 
-        inside = [(o, p) for o, p in chord_events if offset - 1e-9 <= o < bar_end - 1e-9]
-        before = [(o, p) for o, p in chord_events if o < offset - 1e-9]
+        inside = [e for e in chord_events if offset - 1e-9 <= e[0] < bar_end - 1e-9]
+        before = [e for e in chord_events if e[0] < offset - 1e-9]
         if not inside or inside[0][0] > offset + 1e-9:
-            carried = before[-1][1] if before else (inside or chord_events)[0][1]
-            inside = [(offset, carried)] + inside
-        bar_chords = [(o, _chord(p)) for o, p in inside]
+            carried = before[-1] if before else (inside or chord_events)[0]
+            inside = [(offset, carried[1], carried[2])] + inside
+        if any(_sounding(inside, n.offset)[2] == NO_CHORD_FIGURE for n in notes if n.pitch is not None):
+            no_chord += 1
+            continue  # notes over N.C.: the grammar has no chord to read them against
+        inside = [e for e in inside if e[2] != NO_CHORD_FIGURE]  # N.C. under rests only
+        bar_chords = [(o, chord_of(p, f)) for o, p, f in inside]
         try:
             values = parse_measure(timeline, bar_chords)
         except GrammarError as err:
@@ -355,7 +420,74 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
         measures.append(
             Measure(number, offset, length, tuple(timeline), tuple(inside), tuple(str(v) for v in values))
         )
+    if no_chord:
+        log.debug("%s: %d bars with melody over N.C. left out", path.name, no_chord)
+    if not measures:
+        raise CorpusError(f"{path}: no bar has both melody notes and a chord")
     return measures
+
+
+def snap_to_grid(notes: list[MelodyNote], end: float) -> list[MelodyNote]:
+    """Put exactly read melody notes on the grammar's grid of 1/4 and 1/3 beats.
+
+    Each onset goes to the nearest grid point; one that would land on or before
+    the previous note's goes to the next free point, if that is within
+    MAX_SHIFT_BEATS of where it was played (else the note is dropped), so fast
+    runs keep their notes where a plain rounding merges them. A note ends on the
+    grid point nearest its end, at least one step after its onset, at most at
+    the next onset; a silence shorter than LEGATO_GAP_BEATS before the next
+    note is articulation, and the note is held up to it.
+
+    Args:
+        notes: monophonic notes sorted by onset (beats), durations > 0.
+        end: where the selection ends (beats); no note lasts past it.
+    Returns:
+        The snapped notes, onsets strictly increasing, on the realizer's grid
+        (jazzd.realizer.GRID, TICKS_PER_BEAT ticks a beat).
+    """
+    tpb = TICKS_PER_BEAT
+    points = sorted({t for step in GRID_TICKS for t in range(0, tpb, step)})  # 0, 3, 4, 6, 8, 9
+
+    def nearest(ticks: float) -> int:
+        beat = math.floor(ticks / tpb)
+        candidates = [beat * tpb + p for p in points] + [(beat + 1) * tpb]
+        return min(candidates, key=lambda c: (abs(c - ticks), c))
+
+    def after(tick: int) -> int:
+        beat = tick // tpb
+        return next(beat * tpb + p for p in points + [tpb] if beat * tpb + p > tick)
+
+    end_ticks = round(end * tpb)
+    placed: list[tuple[int, float, int]] = []  # (onset tick, exact end in ticks, pitch)
+    for n in notes:
+        onset = nearest(n.offset * tpb)
+        if placed and onset <= placed[-1][0]:
+            onset = after(placed[-1][0])
+            if abs(onset - n.offset * tpb) > MAX_SHIFT_BEATS * tpb:
+                continue
+        if onset >= end_ticks:
+            continue
+        placed.append((onset, (n.offset + n.duration) * tpb, n.pitch))
+    snapped = []
+    for i, (onset, exact_end, pitch) in enumerate(placed):
+        following = placed[i + 1][0] if i + 1 < len(placed) else end_ticks
+        stop = max(nearest(exact_end), after(onset))
+        if following - stop < LEGATO_GAP_BEATS * tpb:
+            stop = following
+        stop = min(stop, following)
+        snapped.append(MelodyNote(onset / tpb, (stop - onset) / tpb, pitch))
+    return snapped
+
+
+def _sounding(events: list[ChordEvent], beat: float) -> ChordEvent:
+    """The chord event sounding at a beat (the last at or before it, else the first)."""
+    current = events[0]
+    for e in events:
+        if e[0] <= beat + 1e-9:
+            current = e
+        else:
+            break
+    return current
 
 
 def load_corpus(sources, use_cache: bool = True, **overrides) -> list[Piece]:

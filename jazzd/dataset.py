@@ -1,9 +1,14 @@
 """Dataset: held-out split by whole measures, and the course's training windows.
 
-Bars whose number is HOLDOUT_PHASE modulo HOLDOUT_EVERY are held out (one bar in
-five, spread over the piece, the same bars in every corpus cut from one file).
-Training windows never contain a held-out value: they are cut from runs of
-consecutive training bars.
+Bars are grouped in blocks of HOLDOUT_BLOCK consecutive bar numbers; the blocks
+at HOLDOUT_PHASE modulo HOLDOUT_EVERY are held out (one bar in five, spread over
+every piece in 4-bar phrases, the same bars in every corpus cut from one file).
+With validation on, the blocks at VALIDATION_PHASE are kept out of training
+too: Keras watches their loss to stop early, and the held-out bars stay unseen.
+Blocks rather than single bars leave training runs of 8-12 bars, longer than a
+window (Tx = 30 values is 3-4 bars of eighths), so most windows are whole.
+Training windows never contain a held-out or validation value: they are cut
+from runs of consecutive training bars.
 """
 
 from __future__ import annotations
@@ -18,11 +23,18 @@ from jazzd.vocab import Vocabulary
 
 HOLDOUT_EVERY = 5
 HOLDOUT_PHASE = 4
+VALIDATION_PHASE = 2
+HOLDOUT_BLOCK = 4  # bars
+
+
+def block_phase(bar_number: int) -> int:
+    """Which of the HOLDOUT_EVERY phases a bar's block is in."""
+    return (bar_number // HOLDOUT_BLOCK) % HOLDOUT_EVERY
 
 
 def is_held_out(bar_number: int) -> bool:
-    """True for the bars kept out of training (one in HOLDOUT_EVERY)."""
-    return bar_number % HOLDOUT_EVERY == HOLDOUT_PHASE
+    """True for the bars kept out of training (one block in HOLDOUT_EVERY)."""
+    return block_phase(bar_number) == HOLDOUT_PHASE
 
 
 @dataclass(frozen=True)
@@ -40,10 +52,11 @@ class HeldOut:
 
 @dataclass(frozen=True)
 class Split:
-    """Training runs (lists of values) and held-out bars of a corpus."""
+    """Training runs (lists of values), validation runs and held-out bars of a corpus."""
 
     train_runs: list[list[str]]
     held_out: list[HeldOut]
+    validation_runs: list[list[str]] = ()
 
     @property
     def n_train_values(self) -> int:
@@ -54,36 +67,71 @@ class Split:
         return sum(len(h.target) for h in self.held_out)
 
 
-def split(pieces: Sequence[Piece], Tx: int) -> Split:
-    """Split pieces into training runs and held-out bars.
+def split(pieces: Sequence[Piece], Tx: int, validation: bool = False) -> Split:
+    """Split pieces into training runs, validation runs and held-out bars.
 
     Args:
         pieces: the corpus.
         Tx: window length; bounds the context given to each held-out bar.
+        validation: also keep the bars at VALIDATION_PHASE out of training, as
+            validation runs (each with up to Tx - 1 values of context before it).
     Returns:
-        A Split. A training run never crosses a held-out bar, a gap in the bar
-        numbers, or the end of a piece.
+        A Split. A training run never crosses a held-out or validation bar, a
+        gap in the bar numbers, or the end of a piece.
     """
     train_runs: list[list[str]] = []
+    validation_runs: list[list[str]] = []
     held_out: list[HeldOut] = []
     for piece in pieces:
         for run in piece.runs():
             current: list[str] = []
             seen: list[str] = []
             for measure in run:
-                if is_held_out(measure.number):
+                kept_out = is_held_out(measure.number) or (
+                    validation and block_phase(measure.number) == VALIDATION_PHASE)
+                if kept_out:
                     if current:
                         train_runs.append(current)
                     current = []
                     k = max(0, Tx - len(measure.values))
                     context = tuple(seen[-k:]) if k else ()
-                    held_out.append(HeldOut(measure.number, context, tuple(measure.values)))
+                    if is_held_out(measure.number):
+                        held_out.append(HeldOut(measure.number, context, tuple(measure.values)))
+                    else:
+                        validation_runs.append(list(context) + list(measure.values))
                 else:
                     current.extend(measure.values)
                 seen.extend(measure.values)
             if current:
                 train_runs.append(current)
-    return Split(train_runs, held_out)
+    return Split(train_runs, held_out, validation_runs)
+
+
+def window_indices(runs: Sequence[Sequence[str]], vocab: Vocabulary, Tx: int,
+                   stride: int = 1) -> np.ndarray:
+    """The course's training windows as value indices, for corpora too large for one-hot X.
+
+    Args:
+        runs: lists of value strings.
+        vocab: the vocabulary that indexes them.
+        Tx: window length in values.
+        stride: values between window starts (1 = every start, as windows()).
+    Returns:
+        int32 array of shape (m, Tx) of value indices; -1 pads a run shorter
+        than Tx. windows() is the one-hot form of the same windows at stride 1:
+        X[:, t] is the one-hot of column t-1 (zeros at t = 0), Y[t] of column t.
+    """
+    rows = []
+    for run in runs:
+        idx = vocab.encode(run).astype(np.int32)
+        if len(idx) < Tx:
+            rows.append(np.concatenate([idx, np.full(Tx - len(idx), -1, np.int32)])[None, :])
+            continue
+        starts = np.arange(0, len(idx) - Tx + 1, stride)
+        rows.append(idx[starts[:, None] + np.arange(Tx)[None, :]])
+    if not rows:
+        return np.zeros((0, Tx), np.int32)
+    return np.concatenate(rows).astype(np.int32)
 
 
 def windows(runs: Sequence[Sequence[str]], vocab: Vocabulary, Tx: int) -> tuple[np.ndarray, np.ndarray]:

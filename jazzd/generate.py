@@ -13,7 +13,9 @@ from pathlib import Path
 
 import mido
 
+from jazzd.errors import ChordSymbolError
 from jazzd.feel import Feel
+from jazzd.harmony import symbol_to_figure
 from jazzd.realizer import Note
 from jazzd.solo import SoloEvent, Soloist, comp_notes
 
@@ -22,17 +24,39 @@ TICKS_PER_BEAT = 480
 
 @dataclass(frozen=True)
 class Generated:
-    """What generate() wrote: the events, the chord notes and the length in beats."""
+    """What generate() wrote: the events, the chord notes, the length in beats and the harmony."""
 
     path: Path
     events: list[SoloEvent]
     melody: list[Note]
     chords: list[Note]
     beats: float
+    harmony: object = None
 
 
-def _track(name: str, channel: int, program: int, notes: list[Note]) -> mido.MidiTrack:
-    timed = []
+def chord_symbol_events(progression, end: float) -> list[tuple[int, int, mido.MetaMessage]]:
+    """A Marker (the lead-sheet symbol) and a Text (music21's figure) at every chord change.
+
+    DAWs show the markers; jazzd plot and jazzd train read the chords back from
+    them, as from the Weimar Jazz Database files.
+    Returns:
+        (tick, order, meta message) triples for _track.
+    """
+    events = []
+    for begin, segment in progression.segments_between(0.0, end):
+        tick = round(begin * TICKS_PER_BEAT)
+        symbol = segment.chord.symbol if segment.chord is not None else "N.C."
+        events.append((tick, 0, mido.MetaMessage("marker", text=symbol)))
+        try:
+            figure = symbol_to_figure(symbol) if segment.chord is not None else "N.C."
+        except ChordSymbolError:
+            continue  # a chord named from a voicing only; the marker still shows it
+        events.append((tick, 0, mido.MetaMessage("text", text=figure)))
+    return events
+
+
+def _track(name: str, channel: int, program: int, notes: list[Note], meta=()) -> mido.MidiTrack:
+    timed = list(meta)
     for n in notes:
         timed.append((round(n.onset * TICKS_PER_BEAT), 2, mido.Message("note_on", channel=channel, note=n.pitch, velocity=n.velocity)))
         timed.append((round(n.end * TICKS_PER_BEAT), 1, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)))
@@ -98,7 +122,7 @@ def generate(soloist: Soloist, feel: Feel, out: Path, bpm: float, *, values: int
     ])
     midi.tracks.append(conductor)
     midi.tracks.append(_track("Melody", melody_channel, melody_program, melody))
-    midi.tracks.append(_track("Chords", comp_channel, comp_program, chords))
+    midi.tracks.append(_track("Chords", comp_channel, comp_program, chords, chord_symbol_events(progression, end)))
     out = Path(out)
     midi.save(out)
-    return Generated(out, events, melody, chords, end)
+    return Generated(out, events, melody, chords, end, progression)

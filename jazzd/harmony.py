@@ -191,6 +191,53 @@ def chord_from_symbol(symbol: str) -> Chord:
     return Chord(symbol.strip(), root.pitchClass, pcs, close_voicing(root.pitchClass, pcs))
 
 
+def _display(figure: str) -> str:
+    """music21's spelling of a figure for people: flats as "b", added tones in
+    parentheses ("B-m7" -> "Bbm7", "C7 add b9 add #9" -> "C7(b9,#9)")."""
+    head, *added = re.sub(r"(^|/)([A-G])-", r"\1\2b", figure.strip()).split(" add ")
+    return head + (f"({','.join(a.strip() for a in added)})" if added else "")
+
+
+@functools.lru_cache(maxsize=2048)
+def chord_from_figure(figure: str) -> Chord:
+    """Read a chord figure in music21's own syntax ("B-m7", "C7 add b9", "D/E-").
+
+    This is how chord symbols written for music21 (the Text events of the
+    Weimar Jazz Database MIDI files) are read; lead-sheet symbols typed by a
+    person go through chord_from_symbol instead ("-" means minor there).
+
+    Args:
+        figure: a music21.harmony.ChordSymbol figure.
+    Returns:
+        A Chord named with flats as "b", voiced in close position (root in MIDI 48..59).
+    Raises:
+        ChordSymbolError: if music21 cannot read it or finds no notes.
+    Source: music21.harmony.ChordSymbol.
+    """
+    from music21 import harmony
+
+    try:
+        cs = harmony.ChordSymbol(figure.strip())
+        pitches = cs.pitches
+        root = cs.root()
+    except Exception as err:  # music21 raises several types for unknown figures
+        raise ChordSymbolError(f"unknown chord figure {figure!r}: {err}") from None
+    if not pitches or root is None:
+        raise ChordSymbolError(f"unknown chord figure {figure!r}: music21 finds no notes in it")
+    pcs = frozenset(p.pitchClass for p in pitches)
+    return Chord(_display(figure), root.pitchClass, pcs, close_voicing(root.pitchClass, pcs))
+
+
+def symbol_to_figure(symbol: str) -> str:
+    """A lead-sheet chord symbol in music21's syntax ("Bb-7" -> "B-m7"), checked.
+
+    Raises:
+        ChordSymbolError: if the symbol cannot be read.
+    """
+    chord_from_symbol(symbol)
+    return _music21_figure(symbol)
+
+
 def chord_from_pitches(pitches) -> Chord:
     """Name and analyse a chord given as MIDI note numbers (a corpus voicing).
 
@@ -416,9 +463,11 @@ def progression_to_json(measures) -> dict:
     """
     from collections import Counter
 
+    from jazzd.corpus import chord_of
+
     bars = []
     for m in measures:
-        chords = [[round(o - m.offset, 6), chord_to_json(chord_from_pitches(p))] for o, p in m.chords]
+        chords = [[round(o - m.offset, 6), chord_to_json(chord_of(p, f))] for o, p, f in m.chords]
         bars.append([m.length, chords])
     lengths = Counter(length for length, _ in bars)
     return {"beats_per_bar": int(round(lengths.most_common(1)[0][0])) if bars else 4, "bars": bars}

@@ -48,12 +48,19 @@ def training_model(n_values: int, n_a: int = 64, Tx: int | None = None, layers: 
     return keras.Model(X, out, name="djmodel")
 
 
-def compile_course(model: keras.Model) -> keras.Model:
-    """Compile with the course's optimizer: Adam(lr=0.01, beta_1=0.9, beta_2=0.999), cross-entropy."""
+def compile_course(model: keras.Model, sparse: bool = False, learning_rate: float = LEARNING_RATE) -> keras.Model:
+    """Compile with the course's optimizer: Adam(lr=0.01, beta_1=0.9, beta_2=0.999), cross-entropy.
+
+    Args:
+        sparse: targets are value indices (sparse categorical cross-entropy,
+            the same loss) instead of one-hot rows.
+        learning_rate: Adam's step size. Default 0.01 (the course).
+    """
+    prefix = "sparse_" if sparse else ""
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE, beta_1=BETA_1, beta_2=BETA_2),
-        loss="categorical_crossentropy",
-        metrics=["categorical_accuracy"],
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=BETA_1, beta_2=BETA_2),
+        loss=f"{prefix}categorical_crossentropy",
+        metrics=[f"{prefix}categorical_accuracy"],
     )
     return model
 
@@ -165,4 +172,97 @@ def fit(X: np.ndarray, Y: np.ndarray, n_a: int = 64, epochs: int = 100, batch_si
     m, Tx, n_values = X.shape
     model = compile_course(training_model(n_values, n_a, Tx, layers))
     history = model.fit(X, np.swapaxes(Y, 0, 1), epochs=epochs, batch_size=batch_size, verbose=verbose, shuffle=True)
+    return weights_of(model), history
+
+
+def indexed_training_model(n_values: int, n_a: int = 64, Tx: int | None = None, layers: int = 1,
+                           dropout: float = 0.0) -> keras.Model:
+    """training_model fed with value indices: one-hot inside the graph, for corpora too big for one-hot X.
+
+    Args:
+        n_values, n_a, Tx, layers: as training_model.
+        dropout: share of the LSTM output dropped before the Dense while
+            training (regularisation for small corpora; no weights, so the
+            inference step is unchanged). Default 0 (the course).
+    Returns:
+        An uncompiled model: int32 input (m, Tx) of the previous value's index
+        per step (-1 = the zero vector) -> softmax (m, Tx, n_values), with the
+        same layer names and weights as training_model.
+    """
+    indices = keras.Input(shape=(Tx,), dtype="int32", name="X_indices")
+    a = keras.ops.one_hot(indices, n_values)  # -1 gives the all-zero vector (the course's x0)
+    for layer in range(layers):
+        a = keras.layers.LSTM(n_a, return_sequences=True, name=layer_prefix(layer))(a)
+    if dropout:
+        a = keras.layers.Dropout(dropout, name="dropout")(a)
+    out = keras.layers.Dense(n_values, activation="softmax", name="dense")(a)
+    return keras.Model(indices, out, name="djmodel_indexed")
+
+
+def smoothed_sparse_crossentropy(label_smoothing: float):
+    """Sparse categorical cross-entropy with label smoothing, as Keras's CategoricalCrossentropy(label_smoothing).
+
+    The target is (1 - label_smoothing) on the true value plus label_smoothing
+    spread evenly over all n_values, so the model keeps some probability for
+    values it rarely or never saw in training (held-out bars meet them).
+    Returns:
+        A Keras loss: (y_true (m, Tx) int, y_pred (m, Tx, n_values)) -> (m, Tx).
+    Source: Szegedy et al. 2016, "Rethinking the Inception Architecture", section 7.
+    """
+
+    def loss(y_true, y_pred):
+        ce = keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
+        if not label_smoothing:
+            return ce
+        spread = -keras.ops.mean(keras.ops.log(keras.ops.clip(y_pred, 1e-7, 1.0)), axis=-1)
+        return (1.0 - label_smoothing) * ce + label_smoothing * spread
+
+    return loss
+
+
+def _shifted(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Window indices (m, Tx) -> inputs (previous value, -1 first), targets and per-step weights."""
+    inputs = np.concatenate([np.full((len(windows), 1), -1, np.int32), windows[:, :-1]], axis=1)
+    weights = (windows >= 0).astype(np.float32)
+    return inputs, np.maximum(windows, 0), weights
+
+
+def fit_indices(train: np.ndarray, n_values: int, validation: np.ndarray | None = None, n_a: int = 64,
+                epochs: int = 100, batch_size: int = 32, seed: int | None = 0, verbose: int = 2, layers: int = 1,
+                patience: int = 0, dropout: float = 0.0,
+                learning_rate: float = LEARNING_RATE,
+                label_smoothing: float = 0.0) -> tuple[LSTMWeights, keras.callbacks.History]:
+    """Train the course's model on windows of value indices (see dataset.window_indices).
+
+    Args:
+        train: training windows, int (m, Tx), -1 padding.
+        n_values: vocabulary size.
+        validation: validation windows (m_val, Tx), or None.
+        n_a, epochs, batch_size, seed, verbose, layers: as fit().
+        patience: with validation, stop when the validation loss has not
+            improved for this many epochs and keep the best epoch's weights;
+            0 trains every epoch (the course).
+        dropout: see indexed_training_model.
+        learning_rate: Adam's step size. Default 0.01 (the course).
+        label_smoothing: see smoothed_sparse_crossentropy. Default 0 (the course).
+    Returns:
+        The trained weights and Keras's History (with "val_loss" when validating).
+    Source: the course's model and optimizer; early stopping is keras.callbacks.EarlyStopping.
+    """
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    Tx = train.shape[1]
+    model = indexed_training_model(n_values, n_a, Tx, layers, dropout)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=BETA_1, beta_2=BETA_2),
+                  loss=smoothed_sparse_crossentropy(label_smoothing), metrics=["sparse_categorical_accuracy"])
+    X, Y, W = _shifted(train)
+    callbacks, val = [], None
+    if validation is not None and len(validation):
+        Xv, Yv, Wv = _shifted(validation)
+        val = (Xv, Yv, Wv)
+        if patience:
+            callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                                           restore_best_weights=True, verbose=0))
+    history = model.fit(X, Y, sample_weight=W, validation_data=val, epochs=epochs, batch_size=batch_size,
+                        verbose=verbose, shuffle=True, callbacks=callbacks)
     return weights_of(model), history

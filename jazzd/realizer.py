@@ -19,7 +19,6 @@ a reason a listener hears:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from jazzd import __version__
+import numpy as np
+
 from jazzd.baseline import NgramModel, evaluate
-from jazzd.corpus import Piece, load_corpus
+from jazzd.corpus import Piece
+from jazzd.dataset import HOLDOUT_BLOCK, HOLDOUT_EVERY, HOLDOUT_PHASE, VALIDATION_PHASE, split, window_indices
 from jazzd.harmony import progression_to_json
-from jazzd.dataset import HOLDOUT_EVERY, HOLDOUT_PHASE, split, windows
 from jazzd.improviser import Improviser
 from jazzd.modeldir import save_model
 from jazzd.vocab import Vocabulary
@@ -31,8 +33,13 @@ TX = 30
 EPOCHS = 100
 
 
-def corpus_summary(pieces: Sequence[Piece]) -> dict:
-    """What a model was trained on: per file its name, SHA-256, selection and counts."""
+def corpus_summary(pieces: Sequence[Piece], sources=(), out: Path | None = None) -> dict:
+    """What a model was trained on: per file its name, SHA-256, selection and counts.
+
+    Args:
+        sources: the paths given to train, saved relative to the model directory
+            `out` (so jazzd evaluate finds them again from the model alone).
+    """
     files = []
     for p in pieces:
         files.append({
@@ -43,7 +50,10 @@ def corpus_summary(pieces: Sequence[Piece]) -> dict:
             "values": p.n_values,
         })
     digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
-    return {"files": files, "sha256": digest}
+    summary = {"files": files, "sha256": digest}
+    if sources and out is not None:
+        summary["sources"] = [os.path.relpath(Path(s).resolve(), Path(out).resolve()) for s in sources]
+    return summary
 
 
 def held_out_report(weights, vocab: Vocabulary, data_split) -> dict:
@@ -68,62 +78,131 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+MAX_WINDOWS = 50_000  # per epoch; a larger corpus is cut at a stride (stride 0 = auto)
+HARMONY_BARS = 512  # bars of corpus chords kept in the metadata for [harmony] source = "corpus"
+
+
+def corpus_harmony(pieces: Sequence[Piece], max_bars: int = HARMONY_BARS) -> dict:
+    """The corpus's chords for the metadata: its first max_bars bars (harmony.progression_to_json).
+
+    A model trained on a few hundred solos would otherwise carry megabytes of
+    chords; 512 bars (about 16 choruses of a 32-bar tune) are plenty to loop.
+    """
+    measures = [m for p in pieces for m in p.measures][:max_bars]
+    return progression_to_json(measures)
+
+
+def auto_stride(runs, Tx: int, max_windows: int = MAX_WINDOWS) -> int:
+    """The smallest stride that keeps the windows of runs at or under max_windows (1 for small corpora)."""
+    total = sum(max(1, len(r) - Tx + 1) for r in runs)
+    return max(1, -(-total // max_windows))
+
+
 def train(sources, out: Path, n_a: int = N_A, Tx: int = TX, epochs: int = EPOCHS, seed: int | None = 0,
-          verbose: int = 2, echo: Callable[[str], None] = print, layers: int = 1, **corpus_overrides) -> dict:
+          verbose: int = 2, echo: Callable[[str], None] = print, layers: int = 1, patience: int = 0,
+          dropout: float = 0.0, stride: int = 1, batch_size: int = 32, evaluate_bars: int = 64,
+          workers: int | None = None, progress: bool | None = None, learning_rate: float = 0.01,
+          label_smoothing: float = 0.0, **corpus_overrides) -> dict:
     """Train a model on corpus sources and write it to a model directory.
 
     Args:
-        sources: MIDI files or corpus manifests (see jazzd.corpus).
+        sources: MIDI files, folders of them, or corpus manifests (see jazzd.collection).
         out: the model directory to write.
         n_a: LSTM units. Default 64.
         layers: stacked LSTM layers. Default 1 (the course).
         Tx: window length in values. Default 30.
-        epochs: Default 100.
+        epochs: the most epochs to train. Default 100.
         seed: for a repeatable run; None for a fresh one.
         verbose: Keras verbosity (2 = one line per epoch).
         echo: where the summary lines go.
-        corpus_overrides: melody, chords, start, end for every source.
+        patience: > 0 keeps one bar in five out as validation and stops when its
+            loss has not improved for this many epochs, keeping the best
+            weights; 0 trains every epoch on all training bars (the course).
+        dropout: share of LSTM outputs dropped while training. Default 0 (the course).
+        stride: values between training windows; 0 = auto (1 unless there would
+            be more than MAX_WINDOWS windows).
+        batch_size: windows per gradient step. Default 32 (the course).
+        learning_rate: Adam's step size. Default 0.01 (the course).
+        label_smoothing: share of each target spread over all values. Default 0 (the course).
+        evaluate_bars: bars generated for the quality report saved in the metadata.
+        workers, progress: parsing (see jazzd.collection.collect).
+        corpus_overrides: melody, chords, start, end, ... for every file.
     Returns:
         The metadata written to out/metadata.json.
     Raises:
-        CorpusError: see jazzd.corpus.load_corpus.
+        CorpusError: if a source is missing or no file is usable (see collect).
     """
-    pieces = load_corpus(sources, **corpus_overrides)
+    from jazzd.collection import collect
+    from jazzd.evaluate import format_quality_report, quality_report
+    from jazzd.modeldir import load_model
+
+    sources = [str(s) for s in sources]
+    collection = collect(sources, workers=workers, progress=progress, report=lambda line: echo(line),
+                         **corpus_overrides)
+    pieces = collection.pieces
     all_values = [v for p in pieces for m in p.measures for v in m.values]
     vocab = Vocabulary.from_corpus(all_values)
-    data_split = split(pieces, Tx)
-    X, Y = windows(data_split.train_runs, vocab, Tx)
+    data_split = split(pieces, Tx, validation=patience > 0)
+    stride = stride or auto_stride(data_split.train_runs, Tx)
+    train_windows = window_indices(data_split.train_runs, vocab, Tx, stride)
+    val_windows = window_indices(data_split.validation_runs, vocab, Tx, stride) if patience > 0 else None
     measures = sum(len(p.measures) for p in pieces)
-    echo(f"corpus: {', '.join(os.path.basename(p.spec.path) for p in pieces)}: {measures} measures "
-         f"({len(data_split.held_out)} held out), {len(all_values)} values, n_values = {vocab.n_values}")
-    echo(f"training: m = {X.shape[0]} windows of Tx = {Tx} from {data_split.n_train_values} values; "
+    names = ", ".join(os.path.basename(p.spec.path) for p in pieces[:3]) + (
+        f" and {len(pieces) - 3} more files" if len(pieces) > 3 else "")
+    skipped = f"; {len(collection.skipped)} files skipped" if collection.skipped else ""
+    echo(f"corpus: {names}: {measures} measures ({len(data_split.held_out)} held out"
+         f"{f', {len(data_split.validation_runs)} for validation' if patience > 0 else ''}), "
+         f"{len(all_values)} values, n_values = {vocab.n_values}{skipped}")
+    echo(f"training: m = {train_windows.shape[0]} windows of Tx = {Tx}"
+         f"{f' (stride {stride})' if stride > 1 else ''} from {data_split.n_train_values} values; "
          f"held out: {data_split.n_held_out_values} values; n_a = {n_a}"
-         f"{f', {layers} LSTM layers' if layers > 1 else ''}, {epochs} epochs")
+         f"{f', {layers} LSTM layers' if layers > 1 else ''}, "
+         f"{f'up to {epochs} epochs, early stopping after {patience}' if patience else f'{epochs} epochs'}"
+         f"{f', dropout {dropout:g}' if dropout else ''}")
 
     from jazzd import model  # TensorFlow is imported only here
 
     started = time.perf_counter()
-    weights, history = model.fit(X, Y, n_a=n_a, epochs=epochs, seed=seed, verbose=verbose, layers=layers)
+    weights, history = model.fit_indices(train_windows, vocab.n_values, val_windows, n_a=n_a, epochs=epochs,
+                                         batch_size=batch_size, seed=seed, verbose=verbose, layers=layers,
+                                         patience=patience, dropout=dropout, learning_rate=learning_rate,
+                                         label_smoothing=label_smoothing)
     train_seconds = time.perf_counter() - started
-    report = held_out_report(weights, vocab, data_split)
-    echo(f"trained in {train_seconds:.1f} s; final training loss {history.history['loss'][-1]:.3f} per step")
-    echo(format_report(report))
+    losses = history.history["loss"]
+    best_epoch = (int(np.argmin(history.history["val_loss"])) + 1) if "val_loss" in history.history else len(losses)
+    echo(f"trained in {train_seconds:.1f} s, {len(losses)} epochs"
+         f"{f' (weights of epoch {best_epoch}, the best on validation)' if patience else ''}; "
+         f"final training loss {losses[-1]:.3f} per step")
     metadata = {
         "Tx": Tx,
-        "m": int(X.shape[0]),
+        "m": int(train_windows.shape[0]),
+        "stride": stride,
         "epochs": epochs,
+        "epochs_run": len(losses),
+        "best_epoch": best_epoch,
+        "patience": patience,
+        "dropout": dropout,
+        "label_smoothing": label_smoothing,
+        "batch_size": batch_size,
         "seed": seed,
         "train_seconds": round(train_seconds, 2),
-        "final_train_loss": float(history.history["loss"][-1]),
-        "corpus": corpus_summary(pieces),
-        "split": {"held_out_bars": f"bar number % {HOLDOUT_EVERY} == {HOLDOUT_PHASE}",
+        "final_train_loss": float(losses[-1]),
+        "corpus": corpus_summary(pieces, sources, out),
+        "skipped": [{"file": str(s.path), "reason": s.reason} for s in collection.skipped],
+        "split": {"held_out_bars": f"(bar number // {HOLDOUT_BLOCK}) % {HOLDOUT_EVERY} == {HOLDOUT_PHASE}",
+                  "validation_bars": (f"(bar number // {HOLDOUT_BLOCK}) % {HOLDOUT_EVERY} == {VALIDATION_PHASE}"
+                                      if patience else None),
                   "train_values": data_split.n_train_values, "held_out_values": data_split.n_held_out_values},
-        "metrics": {"held_out": report},
-        "harmony": progression_to_json([m for p in pieces for m in p.measures]),
+        "harmony": corpus_harmony(pieces),
         "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "jazzd_version": __version__,
-        "optimizer": {"name": "Adam", "learning_rate": model.LEARNING_RATE, "beta_1": model.BETA_1, "beta_2": model.BETA_2},
+        "optimizer": {"name": "Adam", "learning_rate": learning_rate, "beta_1": model.BETA_1, "beta_2": model.BETA_2},
     }
+    save_model(out, weights, vocab, metadata)
+    report = quality_report(load_model(out), pieces, bars=evaluate_bars, seed=0)
+    echo(format_quality_report(report))
+    metadata["metrics"] = {"held_out": {k: report["prediction"][k] for k in ("lstm", "unigram", "bigram", "trigram")},
+                           "quality": report}
     save_model(out, weights, vocab, metadata)
     echo(f"wrote {out}")
     return metadata

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ SHARED = ROOT.parent / "shared"
 METHENY = SHARED / "data" / "original_metheny.mid"
 SOLO_MANIFEST = ROOT / "data" / "metheny_solo.toml"
 DEFAULT_MODEL = ROOT / "models" / "default"
+METHENY_MODEL = ROOT / "models" / "metheny"  # trained on data/metheny_guitar.toml
 JAZZD = [sys.executable, "-m", "jazzd.cli"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -44,7 +44,7 @@ def test_bad_flag_value():
 
 
 def test_missing_corpus_file(tmp_path):
-    one_line_error(jazzd("train", tmp_path / "nope.mid", "--out", tmp_path / "m"), 1, "nope.mid: no such MIDI file")
+    one_line_error(jazzd("train", tmp_path / "nope.mid", "--out", tmp_path / "m"), 1, "nope.mid: no such file or folder")
 
 
 def test_non_midi_corpus_file(tmp_path):

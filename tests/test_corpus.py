@@ -1,7 +1,7 @@
 import mido
 import pytest
 
-from conftest import METHENY, SOLO_MANIFEST, ROOT
+from conftest import METHENY, SOLO_MANIFEST
 from jazzd import corpus
 from jazzd.corpus import CorpusSpec, load_corpus, load_piece, read_manifest
 from jazzd.errors import CorpusError

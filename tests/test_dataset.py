@@ -43,3 +43,35 @@ def test_short_runs_are_zero_padded():
     X, Y = windows([["C,0.250", "S,0.500"]], vocab, Tx=4)
     assert X.shape == (1, 4, 3)
     assert Y[:2, 0].sum() == 2 and not Y[2:].any()
+
+
+def test_window_indices_are_the_same_windows_as_one_hot(pieces):
+    from jazzd.dataset import window_indices
+
+    data = split(pieces, Tx=30)
+    vocab = Vocabulary.from_corpus(v for m in pieces[0].measures for v in m.values)
+    X, Y = windows(data.train_runs, vocab, 30)
+    idx = window_indices(data.train_runs, vocab, 30)
+    assert idx.shape == (X.shape[0], 30)
+    one_hot = np.zeros((*idx.shape, vocab.n_values), np.float32)
+    rows, cols = np.nonzero(idx >= 0)
+    one_hot[rows, cols, idx[rows, cols]] = 1
+    assert np.array_equal(one_hot, np.swapaxes(Y, 0, 1))
+    # a stride keeps every k-th start of each run
+    strided = window_indices(data.train_runs, vocab, 30, stride=4)
+    assert len(strided) == sum(len(range(0, max(1, len(r) - 29), 4)) if len(r) >= 30 else 1 for r in data.train_runs)
+    short = window_indices([["C,0.250", "S,0.500"]], Vocabulary(["C,0.250", "R,0.250", "S,0.500"]), 4)
+    assert short.tolist() == [[0, 2, -1, -1]]
+
+
+def test_validation_bars_are_kept_out_of_training(pieces):
+    from jazzd.dataset import VALIDATION_PHASE, block_phase
+
+    plain = split(pieces, Tx=30)
+    data = split(pieces, Tx=30, validation=True)
+    val_bars = [m for m in pieces[0].measures if block_phase(m.number) == VALIDATION_PHASE]
+    assert len(val_bars) > 0 and len(data.validation_runs) == len(val_bars)
+    assert data.held_out == plain.held_out  # the same held-out bars either way
+    assert data.n_train_values == plain.n_train_values - sum(len(m.values) for m in val_bars)
+    for run, bar in zip(data.validation_runs, val_bars):
+        assert run[-len(bar.values):] == list(bar.values)

@@ -34,7 +34,7 @@ def test_one_late_pulse_does_not_jolt_the_beat():
     clock.start(0)
     jitter = np.zeros(48)
     jitter[-1] = 0.010  # the newest pulse 10 ms late
-    times = pulses(clock, 120, 1.0, 48, jitter=jitter)
+    pulses(clock, 120, 1.0, 48, jitter=jitter)
     ideal_next_beat = 1.0 + 2 * 0.5
     assert abs(clock.seconds_at(2) - ideal_next_beat) < 0.002  # moved by a fraction of the 10 ms
     assert clock.bpm == pytest.approx(120, rel=0.01)

@@ -121,7 +121,6 @@ def test_live_chords_from_held_keys(session):
     while not s.notes(0) and time.monotonic() < wait_for_notes:
         time.sleep(0.05)
     s.send(*[mido.Message("note_on", note=n, velocity=70) for n in (48, 52, 55, 58)])  # C E G Bb, held
-    held_at = time.monotonic()
     time.sleep(8 * spb + 4 * spb)
     assert s.stop() == 0, s.stderr
     assert re.search(r"live chord C7 \(keys 48 52 55 58\)", s.stderr), s.stderr
@@ -215,7 +214,9 @@ def test_panic_and_temperature_controls(session):
     heard = [m for t, m in s.received if t <= panic_at + 0.03]
     check_released(heard)  # silent within 30 ms: every note-on has had its note-off, CC 123 sent
     assert [m for t, m in s.received if panic_at < t <= panic_at + 0.03 and m.type == "control_change" and m.control == 123]
-    time.sleep(1.0)
+    # At 2.0 a model with a large vocabulary samples nearly uniformly, long rests included; back to ~0.8.
+    s.send(mido.Message("control_change", control=20, value=48))
+    time.sleep(2.5)
     s.send(mido.Message("control_change", control=21, value=127))  # mute
     time.sleep(0.05)
     muted_at = time.monotonic()

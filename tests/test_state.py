@@ -1,6 +1,5 @@
 import json
 
-import numpy as np
 
 from conftest import DEFAULT_MODEL
 from jazzd.improviser import Improviser

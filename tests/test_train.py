@@ -55,3 +55,48 @@ def test_generate_with_the_trained_model(trained, tmp_path):
     assert result.returncode == 0, result.stderr
     _, notes, _ = read_notes(tmp_path / "my_music.mid")
     assert any(ch == 0 for ch, *_ in notes) and any(ch == 1 for ch, *_ in notes)
+
+
+@pytest.fixture(scope="module")
+def trained_on_any_midi(tmp_path_factory):
+    from conftest import SHARED
+    from midi_files import band_type1, chords_only, lead_sheet_markers, single_track_type0
+
+    corpus = tmp_path_factory.mktemp("anymidi")
+    (corpus / "made").mkdir()
+    band_type1(corpus / "made" / "band.mid")
+    single_track_type0(corpus / "made" / "tune0.mid")
+    lead_sheet_markers(corpus / "made" / "sheet.mid")
+    chords_only(corpus / "made" / "comping.mid")  # unusable: skipped with its reason
+    weimar = [SHARED / "data" / "wjazzd" / name for name in
+              ("ArtPepper_Anthropology_001.mid", "BenWebster_ByeByeBlackbird_021.mid", "BennyCarter_IGotItBad_007.mid")]
+    out = corpus / "model"
+    result = jazzd("train", corpus / "made", SOLO_MANIFEST, *weimar, "--out", out, "--epochs", "3",
+                   "--patience", "1", "--quiet", timeout=900)
+    assert result.returncode == 0, result.stderr
+    return out, result.stdout
+
+
+def test_training_on_folders_of_differently_shaped_files(trained_on_any_midi):
+    out, stdout = trained_on_any_midi
+    assert "skipped " in stdout and "comping.mid: no melody part" in stdout
+    meta = json.loads((out / "metadata.json").read_text())
+    files = [f["file"] for f in meta["corpus"]["files"]]
+    assert files == ["band.mid", "sheet.mid", "tune0.mid", "original_metheny.mid", "ArtPepper_Anthropology_001.mid",
+                     "BenWebster_ByeByeBlackbird_021.mid", "BennyCarter_IGotItBad_007.mid"]
+    assert [s["file"].rsplit("/", 1)[-1] for s in meta["skipped"]] == ["comping.mid"]
+    assert meta["epochs_run"] <= 3 and 1 <= meta["best_epoch"] <= meta["epochs_run"]
+    quality = meta["metrics"]["quality"]
+    assert set(quality) == {"prediction", "generation", "goals"}
+    assert quality["generation"]["values"] > 0
+    assert quality["prediction"]["lstm"] == meta["metrics"]["held_out"]["lstm"]
+
+
+def test_evaluate_finds_the_models_corpus_from_its_metadata(trained_on_any_midi):
+    out, _ = trained_on_any_midi
+    result = jazzd("evaluate", out, "--bars", "8", timeout=600)
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((out / "metadata.json").read_text())
+    assert f"corpus: {len(meta['corpus']['files'])} file(s)" in result.stdout
+    lstm = meta["metrics"]["held_out"]["lstm"]["loss"]
+    assert f"{lstm:.3f}" in result.stdout  # the same held-out loss as at training time

@@ -1,0 +1,135 @@
+"""Hear it and see it: real renders with FluidSynth, real piano-roll images."""
+
+from __future__ import annotations
+
+import shutil
+import wave
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+from conftest import IN_CI, SHARED, jazzd
+
+from jazzd.pianoroll import TYPE_COLOURS
+from jazzd.render import RenderError, melody_channel, render
+
+pytestmark = pytest.mark.e2e
+
+
+def need(tool):
+    if shutil.which(tool) is None:
+        if IN_CI:
+            pytest.fail(f"{tool} is not installed; make test installs it")
+        pytest.skip(f"{tool} is not installed")
+
+
+def rms(path: Path) -> float:
+    with wave.open(str(path), "rb") as w:
+        assert w.getsampwidth() == 2
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    return float(np.sqrt(np.mean(frames.astype(np.float64) ** 2))) / 32768.0
+
+
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / w.getframerate()
+
+
+def test_generate_render_writes_a_wav_of_the_solos_length(tmp_path):
+    need("fluidsynth")
+    mid = tmp_path / "solo.mid"
+    done = jazzd("generate", "--seed", "1", "--bars", "4", "--bpm", "120", "-o", mid, "--render", timeout=180)
+    assert done.returncode == 0, done.stderr
+    wav = mid.with_suffix(".wav")
+    expected = 4 * 4 * 60 / 120  # 4 bars of 4 beats at 120 BPM: 8 s
+    beat = 60 / 120
+    assert abs(wav_seconds(wav) - expected) <= beat, wav_seconds(wav)
+    assert rms(wav) > 0.005  # not silent
+
+
+def test_render_mp3_and_the_instruments(tmp_path):
+    need("fluidsynth")
+    need("lame")
+    mid = tmp_path / "solo.mid"
+    assert jazzd("generate", "--seed", "2", "--bars", "2", "-o", mid).returncode == 0
+    assert melody_channel(mido.MidiFile(mid)) == 0  # the "Melody" track
+    done = jazzd("render", mid, "-o", tmp_path / "solo.mp3", "--melody-program", "26", timeout=180)
+    assert done.returncode == 0, done.stderr
+    data = (tmp_path / "solo.mp3").read_bytes()
+    assert len(data) > 10_000 and (data[:3] == b"ID3" or data[0] == 0xFF)  # an MP3 stream
+    # A Weimar solo (its own Solo track and program) renders too.
+    out = render(SHARED / "data" / "wjazzd" / "ArtPepper_Anthropology_001.mid", tmp_path / "pepper.wav")
+    assert rms(out.path) > 0.005 and abs(wav_seconds(out.path) - out.seconds) < 1.0
+
+
+def test_missing_fluidsynth_names_the_package(tmp_path):
+    mid = tmp_path / "solo.mid"
+    assert jazzd("generate", "--seed", "2", "--bars", "1", "-o", mid).returncode == 0
+    bin_dir = tmp_path / "bin"  # a PATH without fluidsynth, with the Python that runs jazzd
+    bin_dir.mkdir()
+    done = jazzd("render", mid, env={"PATH": str(bin_dir)})
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("jazzd: error: fluidsynth not found: install the package fluidsynth "
+                                   "(apt-get install fluidsynth)")
+
+
+def test_missing_soundfont_and_bad_input_are_one_line(tmp_path):
+    need("fluidsynth")
+    mid = tmp_path / "solo.mid"
+    assert jazzd("generate", "--seed", "2", "--bars", "1", "-o", mid).returncode == 0
+    config = tmp_path / "config.toml"
+    config.write_text(f'[render]\nsoundfont = "{tmp_path / "none.sf2"}"\n')
+    done = jazzd("render", "--config", config, mid)
+    assert done.returncode == 1 and "none.sf2: no such SoundFont ([render] soundfont)" in done.stderr
+    with pytest.raises(RenderError, match=r"x.ogg: the output must end in .wav or .mp3"):
+        render(mid, tmp_path / "x.ogg")
+    (tmp_path / "bad.mid").write_text("no")
+    with pytest.raises(RenderError, match=r"bad.mid: not a readable MIDI file"):
+        render(tmp_path / "bad.mid", tmp_path / "x.wav")
+
+
+def colour_pixels(png: Path, hex_colour: str) -> int:
+    import matplotlib.image as mpimg
+
+    image = mpimg.imread(str(png))[:, :, :3]
+    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255.0
+    return int((np.abs(image - rgb).max(axis=2) < 0.02).sum())
+
+
+def test_generate_plot_draws_a_piano_roll(tmp_path):
+    import matplotlib.image as mpimg
+
+    png = tmp_path / "solo.png"
+    done = jazzd("generate", "--seed", "4", "--bars", "8", "-o", tmp_path / "solo.mid", "--plot", png)
+    assert done.returncode == 0, done.stderr
+    image = mpimg.imread(str(png))
+    height, width = image.shape[:2]
+    assert width >= 1200 and height >= 250  # eight bars wide, one row
+    assert png.stat().st_size > 20_000
+    assert colour_pixels(png, TYPE_COLOURS["C"]) > 200  # chord tones drawn in their colour
+
+
+def test_plot_reads_any_midi_file_with_its_chords(tmp_path):
+    from midi_files import band_type1
+
+    png = tmp_path / "pepper.png"
+    done = jazzd("plot", SHARED / "data" / "wjazzd" / "ArtPepper_Anthropology_001.mid", "-o", png)
+    assert done.returncode == 0, done.stderr
+    assert "piano roll of" in done.stdout
+    import matplotlib.image as mpimg
+
+    height, width = mpimg.imread(str(png)).shape[:2]
+    assert height > 3 * 250  # a long solo wraps into rows
+    assert colour_pixels(png, TYPE_COLOURS["C"]) > 200 and colour_pixels(png, TYPE_COLOURS["S"]) > 50
+    band = band_type1(tmp_path / "band.mid")
+    done = jazzd("plot", band)
+    assert done.returncode == 0, done.stderr
+    assert band.with_suffix(".png").stat().st_size > 10_000
+
+
+def test_plot_errors_are_one_line(tmp_path):
+    (tmp_path / "x.mid").write_text("nope")
+    done = jazzd("plot", tmp_path / "x.mid")
+    assert done.returncode == 1 and done.stderr.strip().startswith("jazzd: error: ")
+    assert "x.mid: not a MIDI file" in done.stderr and done.stderr.strip().count("\n") == 0
