@@ -1,4 +1,4 @@
-"""Which corpus makes the better default model: the course's solo or the whole guitar part?
+"""Which Metheny corpus makes the better model (models/metheny): the course's solo or the whole guitar part?
 
 Trains the course's model (100 epochs, n_a 64, Tx 30, seed 0) on each corpus and
 scores both, next to n-gram baselines, on held-out bars: each on its own split,

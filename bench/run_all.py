@@ -53,7 +53,8 @@ def main(argv=None) -> None:
     default = next(label for label, _ in inf)
     live = inf[(default, "live path: step + sample + realize")]
     predict = inf[(default, "Keras model.predict (course)")]
-    course = next(v for k, v in train.items() if k.startswith("train") and "m=78" in k)
+    course_key = next(k for k in train if k.startswith("train") and "Tx=30" in k)  # the course's solo selection
+    course = train[course_key]
     rss = res["jazzd, bundled model, 120 BPM, JACK (jackd's default port limit)"]
     rss64 = res["jazzd, bundled model, 120 BPM, JACK started with -p 64 (port limit)"]
     e2e_ratio = e2e["jazzd"]["p99"] / e2e["reference sender (sleep then spin)"]["p99"]
@@ -78,7 +79,8 @@ def main(argv=None) -> None:
          f"({rss['own_mb']:.0f} MB own + {rss['shmem_mb']:.0f} MB JACK shared memory); "
          f"{rss64['peak_rss_mb']:.0f} MB with jackd -p 64", rss64["peak_rss_mb"] <= 150),
         ("5", "CPU <= 5 % of one core at 120 BPM", f"{rss['cpu_percent']:.2f} %", rss["cpu_percent"] <= 5),
-        ("6", "100 epochs, course's data size, <= 10 s", f"{course['median']:.1f} s", course["median"] <= 10),
+        ("6", "100 epochs, course's data size, <= 10 s",
+         f"{course['median']:.1f} s ({course_key.split(', ', 1)[1]})", course["median"] <= 10),
     ]
     section("Goals")
     print(f"Machine: {machine()}\n")

@@ -94,7 +94,7 @@ def main(argv=None) -> dict:
     X, Y = windows(split(guitar, 30).train_runs, vocab, 30)
     t = time.perf_counter()
     fit(X, Y, epochs=args.epochs, seed=0, verbose=0)
-    results[f"train {args.epochs} epochs, the bundled model's corpus (m={X.shape[0]}, n_values={vocab.n_values})"] = \
+    results[f"train {args.epochs} epochs, the Metheny guitar part (m={X.shape[0]}, n_values={vocab.n_values})"] = \
         stats([time.perf_counter() - t])
     rng = np.random.default_rng(0)
     for scale in (1, 4, 16):
