@@ -41,6 +41,14 @@ def row(name: str, st: dict, fmt=fmt_us) -> str:
     return f"| {name} | {fmt(st['median'])} | {fmt(st['p99'])} | {fmt(st['max'])} | {st['n']} |"
 
 
+def print_table(first_column: str, results: dict, fmt=fmt_us) -> None:
+    """Print results ({name: stats()}) as a markdown table of median, p99, max and n."""
+    print(f"| {first_column} | median | p99 | max | n |")
+    print("|---|---|---|---|---|")
+    for name, st in results.items():
+        print(row(name, st, fmt=fmt))
+
+
 def machine() -> str:
     """One line describing this machine."""
     cpu = platform.processor() or platform.machine()

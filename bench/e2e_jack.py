@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (BENCH_SERVER, ROOT, bench_model, count_xruns, fmt_ms, machine, row, stats,  # noqa: E402
+from common import (BENCH_SERVER, ROOT, bench_model, count_xruns, fmt_ms, machine, print_table, stats,  # noqa: E402
                     use_tests_helpers)
 
 BPM = 240
@@ -94,10 +94,7 @@ def main(argv=None) -> dict:
     period_ms = args.period / 48000 * 1000
     print(f"onset error at a JACK client, {BPM} BPM eighths, {args.seconds:g} s each; JACK dummy driver, "
           f"-p {args.period} ({period_ms:.1f} ms), {xruns} xruns logged; {machine()}")
-    print("| sender | median | p99 | max | n |")
-    print("|---|---|---|---|---|")
-    for name, st in results.items():
-        print(row(name, st, fmt=fmt_ms))
+    print_table("sender", results, fmt=fmt_ms)
     ratio = results["jazzd"]["p99"] / results["reference sender (sleep then spin)"]["p99"]
     print(f"jazzd p99 / reference p99 = {ratio:.2f}")
     results["xruns"] = xruns

@@ -31,7 +31,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
-from common import fmt_ms, machine, row, stats  # noqa: E402
+from common import fmt_ms, machine, print_table, stats  # noqa: E402
 
 
 def trade(tmp: Path, trials: int) -> dict:
@@ -142,10 +142,7 @@ def main(argv=None) -> dict:
         results.update(trade(Path(tmp) / "trade", args.trials))
         results.update(clock_follow(Path(tmp) / "clock", args.seconds))
     print(f"playing with jazzd through JACK (dummy driver, 48 kHz, period 256 = 5.3 ms); {machine()}")
-    print("| figure | median | p99 | max | n |")
-    print("|---|---|---|---|---|")
-    for name, st in results.items():
-        print(row(name, st, fmt=fmt_ms))
+    print_table("figure", results, fmt=fmt_ms)
     return results
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import BENCH_SERVER, ROOT, BusyCore, bench_model, fmt_ms, machine, row, stats, use_tests_helpers  # noqa: E402
+from common import BENCH_SERVER, ROOT, BusyCore, bench_model, fmt_ms, machine, print_table, stats, use_tests_helpers  # noqa: E402
 
 BPM = 240
 
@@ -82,10 +82,7 @@ def main(argv=None) -> dict:
                 results[f"jazzd, n_a {n_a}, {layers} layer{'s' if layers > 1 else ''}, idle, {args.scale_seconds:g} s"] = \
                     stats(run_jazzd(scaled, args.scale_seconds, tmp, f"scale-{n_a}-{layers}"))
     print(f"send-time error (sent - due), {BPM} BPM eighths + a chord a bar, {args.seconds:g} s each; {machine()}")
-    print("| sender | median | p99 | max | n |")
-    print("|---|---|---|---|---|")
-    for name, st in results.items():
-        print(row(name, st, fmt=fmt_ms))
+    print_table("sender", results, fmt=fmt_ms)
     for load in ("idle", "busy"):
         j = results[f"jazzd, other core {load}"]
         ref = results[f"reference: sleep then spin, other core {load}"]

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import BENCH_SERVER, ROOT, fmt_ms, machine, row, stats, use_tests_helpers  # noqa: E402
+from common import BENCH_SERVER, ROOT, fmt_ms, machine, print_table, stats, use_tests_helpers  # noqa: E402
 from e2e_jack import Receiver  # noqa: E402
 
 JAZZD = [sys.executable, "-m", "jazzd.cli"]
@@ -64,10 +64,7 @@ def main(argv=None) -> dict:
         "for scale: `python -c 'import tensorflow'`, wall": stats(tf_import),
     }
     print(f"start-up, bundled model; {machine()}")
-    print("| what | median | p99 | max | n |")
-    print("|---|---|---|---|---|")
-    for name, st in results.items():
-        print(row(name, st, fmt=fmt_ms))
+    print_table("what", results, fmt=fmt_ms)
     return results
 
 

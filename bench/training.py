@@ -16,7 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, machine, row, stats, fmt_ms  # noqa: E402
+from common import ROOT, machine, print_table, stats, fmt_ms  # noqa: E402
 
 
 def course_unrolled_model(n_values: int, n_a: int, Tx: int):
@@ -105,10 +105,7 @@ def main(argv=None) -> dict:
             stats([time.perf_counter() - t])
 
     print(f"training and parsing; {machine()}")
-    print("| task | median | p99 | max | n |")
-    print("|---|---|---|---|---|")
-    for name, st in results.items():
-        print(row(name, st, fmt=lambda s: f"{s:.2f} s" if s >= 1 else fmt_ms(s)))
+    print_table("task", results, fmt=lambda s: f"{s:.2f} s" if s >= 1 else fmt_ms(s))
     return results
 
 
