@@ -23,6 +23,7 @@ from pathlib import Path
 import mido
 
 from jazzd.errors import JazzdError
+from jazzd.parts import DRUM_CHANNEL, MIN_MONOPHONIC, SOLO_REGISTER_LOW
 
 SOUNDFONT_PATHS = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",  # Debian/Ubuntu fluid-soundfont-gm
@@ -33,7 +34,6 @@ SOUNDFONT_PATHS = (
     "/usr/local/share/soundfonts/default.sf2",
 )
 MELODY_TRACK_NAMES = ("melody", "solo", "lead")
-DRUM_CHANNEL = 9
 RELEASE_SECONDS = 0.25  # kept after the file's end, faded out: FluidSynth renders ~2 s of reverb tail
 
 
@@ -77,7 +77,7 @@ def _tool(name: str, package: str) -> str:
 
 def melody_channel(midi: mido.MidiFile) -> int | None:
     """The melody's MIDI channel (0-based): that of a track named Melody/Solo/Lead, else
-    the busiest mostly monophonic non-drum channel with a median pitch of G3 or above.
+    the busiest mostly monophonic non-drum channel in a solo register.
 
     Returns:
         The channel, or None if no channel looks like a melody.
@@ -102,7 +102,8 @@ def melody_channel(midi: mido.MidiFile) -> int | None:
     for channel, at in onsets.items():
         single = sum(1 for k in at.values() if k == 1) / len(at)
         notes = len(pitches[channel])
-        if single >= 0.8 and statistics.median(pitches[channel]) >= 55 and notes > best_notes:
+        if (single >= MIN_MONOPHONIC and statistics.median(pitches[channel]) >= SOLO_REGISTER_LOW
+                and notes > best_notes):
             best, best_notes = channel, notes
     return best
 
