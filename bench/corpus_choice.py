@@ -31,7 +31,8 @@ def main(argv=None):
     from jazzd.dataset import split
     from jazzd.improviser import Improviser
     from jazzd.modeldir import load_model
-    from jazzd.train import format_report, train
+    from jazzd.evaluate import format_loss_table
+    from jazzd.train import train
     from jazzd.vocab import Vocabulary
 
     corpora = {"solo": os.path.join(ROOT, "data", "metheny_solo.toml"),
@@ -60,7 +61,7 @@ def main(argv=None):
             for order, label in ((2, "bigram"), (3, "trigram")):
                 report[label] = evaluate(NgramModel(order, vocab.n_values).fit(runs).predictor(), solo_held_out, vocab)
             print(f"-- {name} model on the solo's {len(solo_held_out)} held-out bars:")
-            print(format_report(report))
+            print(format_loss_table(report))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import mido
 
 from jazzd.errors import CorpusError, GrammarError
 from jazzd.grammar import MelodyNote, measure_timeline, parse_measure
-from jazzd.harmony import Chord, chord_from_figure, chord_from_pitches
+from jazzd.harmony import chord_of
 from jazzd.realizer import GRID_TICKS, TICKS_PER_BEAT
 from jazzd.parts import (MIN_CHORD_PITCH_CLASSES, NO_CHORD_FIGURE, ChordEvent, chordify, find_melody,
                          is_drum_part, split_channels, text_chords)
@@ -293,12 +293,6 @@ def _pick_part(parts, wanted, path: Path, role: str) -> int:
     raise CorpusError(f"{path}: no {role} part {wanted!r} (parts are {listing})")
 
 
-@functools.lru_cache(maxsize=4096)
-def chord_of(pitches: tuple[int, ...], figure: str = "") -> Chord:
-    """The Chord of a corpus chord event: its music21 figure if it has one, else named from its pitches."""
-    return chord_from_figure(figure) if figure else chord_from_pitches(pitches)
-
-
 def _part_chords(part) -> list[ChordEvent]:
     """A chord part's multi-note chords, merged per onset (the course's Metheny piano part)."""
     from music21 import chord as m21chord
@@ -335,6 +329,8 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
     """Parse the MIDI file with music21 and build the measures (no cache)."""
     from music21 import converter, stream
 
+    if spec.quantize not in QUANTIZE:
+        raise CorpusError(f"{path}: quantize must be one of {', '.join(QUANTIZE)}, got {spec.quantize!r}")
     log.debug("%s: parsing with music21 (cached after this run)", path)
     try:
         split = split_channels(mido.MidiFile(str(path)))
@@ -380,8 +376,6 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
         raise CorpusError(
             f"{path}: no melody notes in part {spec.melody!r} between beats {sel_start:g} and {sel_end:g}"
         )
-    if spec.quantize not in QUANTIZE:
-        raise CorpusError(f"{path}: quantize must be one of {', '.join(QUANTIZE)}, got {spec.quantize!r}")
     if spec.quantize == "grid":
         melody = snap_to_grid([MelodyNote(o, d, p) for o, (p, d) in sorted(onsets.items())], sel_end)
     else:

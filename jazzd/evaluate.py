@@ -182,15 +182,20 @@ def quality_report(model, pieces: Sequence[Piece], bars: int = 64, temperature: 
     return {"prediction": prediction, "generation": generation, "goals": goals(prediction, generation)}
 
 
+def format_loss_table(scores: dict) -> str:
+    """Loss per value, perplexity and accuracy per model ({name: baseline.evaluate's dict}) as a table."""
+    lines = [f"{'model':<10}{'loss/value':>11}{'perplexity':>12}{'accuracy':>10}"]
+    for name, r in scores.items():
+        lines.append(f"{name:<10}{r['loss']:>11.3f}{r['perplexity']:>12.2f}{r['accuracy']:>10.3f}")
+    return "\n".join(lines)
+
+
 def format_quality_report(report: dict) -> str:
     """The report as the tables `jazzd evaluate` prints."""
     p, g = report["prediction"], report["generation"]
     lines = [f"held-out bars: {p['bars']}" + (f" ({p['bars_left_out']} left out: values the model does not know)"
                                              if p["bars_left_out"] else ""),
-             f"{'model':<10}{'loss/value':>11}{'perplexity':>12}{'accuracy':>10}"]
-    for name in ("lstm", "unigram", "bigram", "trigram"):
-        r = p[name]
-        lines.append(f"{name:<10}{r['loss']:>11.3f}{r['perplexity']:>12.2f}{r['accuracy']:>10.3f}")
+             format_loss_table({name: p[name] for name in ("lstm", "unigram", "bigram", "trigram")})]
     lines.append("")
     lines.append(f"generated: {g['bars']} bars over the corpus's chords, {g['values']} values, {g['notes']} notes, "
                  f"temperature {g['temperature']:g}, seed {g['seed']}")

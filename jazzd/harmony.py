@@ -228,6 +228,19 @@ def chord_from_figure(figure: str) -> Chord:
     return Chord(_display(figure), root.pitchClass, pcs, close_voicing(root.pitchClass, pcs))
 
 
+@functools.lru_cache(maxsize=4096)
+def chord_of(pitches: tuple[int, ...], figure: str = "") -> Chord:
+    """The Chord of a corpus chord event: its music21 figure if it has one, else named from its pitches.
+
+    Args:
+        pitches: MIDI note numbers of the event.
+        figure: a music21 figure ("B-m7"), or "" for a chord known only by its notes.
+    Raises:
+        ChordSymbolError: for a figure music21 cannot read.
+    """
+    return chord_from_figure(figure) if figure else chord_from_pitches(pitches)
+
+
 def symbol_to_figure(symbol: str) -> str:
     """A lead-sheet chord symbol in music21's syntax ("Bb-7" -> "B-m7"), checked.
 
@@ -462,8 +475,6 @@ def progression_to_json(measures) -> dict:
         [[offset in bar, chord_to_json], ...]], ...]}.
     """
     from collections import Counter
-
-    from jazzd.corpus import chord_of
 
     bars = []
     for m in measures:

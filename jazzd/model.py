@@ -48,19 +48,19 @@ def training_model(n_values: int, n_a: int = 64, Tx: int | None = None, layers: 
     return keras.Model(X, out, name="djmodel")
 
 
-def compile_course(model: keras.Model, sparse: bool = False, learning_rate: float = LEARNING_RATE) -> keras.Model:
+def compile_course(model: keras.Model, loss="categorical_crossentropy", metrics=("categorical_accuracy",),
+                   learning_rate: float = LEARNING_RATE) -> keras.Model:
     """Compile with the course's optimizer: Adam(lr=0.01, beta_1=0.9, beta_2=0.999), cross-entropy.
 
     Args:
-        sparse: targets are value indices (sparse categorical cross-entropy,
-            the same loss) instead of one-hot rows.
+        loss, metrics: Keras loss and metrics; default the course's categorical
+            cross-entropy on one-hot targets.
         learning_rate: Adam's step size. Default 0.01 (the course).
     """
-    prefix = "sparse_" if sparse else ""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=BETA_1, beta_2=BETA_2),
-        loss=f"{prefix}categorical_crossentropy",
-        metrics=[f"{prefix}categorical_accuracy"],
+        loss=loss,
+        metrics=list(metrics),
     )
     return model
 
@@ -252,9 +252,9 @@ def fit_indices(train: np.ndarray, n_values: int, validation: np.ndarray | None 
     if seed is not None:
         keras.utils.set_random_seed(seed)
     Tx = train.shape[1]
-    model = indexed_training_model(n_values, n_a, Tx, layers, dropout)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=BETA_1, beta_2=BETA_2),
-                  loss=smoothed_sparse_crossentropy(label_smoothing), metrics=["sparse_categorical_accuracy"])
+    model = compile_course(indexed_training_model(n_values, n_a, Tx, layers, dropout),
+                           smoothed_sparse_crossentropy(label_smoothing), ("sparse_categorical_accuracy",),
+                           learning_rate)
     X, Y, W = _shifted(train)
     callbacks, val = [], None
     if validation is not None and len(validation):

@@ -71,7 +71,7 @@ def notes_from_piece(piece) -> tuple[list[RollNote], list[RollChord], int, float
     """
     from collections import Counter
 
-    from jazzd.corpus import chord_of
+    from jazzd.harmony import chord_of
 
     if not piece.measures:
         raise JazzdError(f"{piece.spec.path}: nothing to plot")

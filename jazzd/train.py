@@ -18,12 +18,10 @@ from typing import Callable, Sequence
 from jazzd import __version__
 import numpy as np
 
-from jazzd.baseline import NgramModel, evaluate
 from jazzd.corpus import Piece
 from jazzd.dataset import HOLDOUT_BLOCK, HOLDOUT_EVERY, HOLDOUT_PHASE, VALIDATION_PHASE, split, window_indices
 from jazzd.harmony import progression_to_json
-from jazzd.improviser import Improviser
-from jazzd.modeldir import save_model
+from jazzd.modeldir import ModelDir, save_model
 from jazzd.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -54,28 +52,6 @@ def corpus_summary(pieces: Sequence[Piece], sources=(), out: Path | None = None)
     if sources and out is not None:
         summary["sources"] = [os.path.relpath(Path(s).resolve(), Path(out).resolve()) for s in sources]
     return summary
-
-
-def held_out_report(weights, vocab: Vocabulary, data_split) -> dict:
-    """Held-out loss per value, perplexity and accuracy: LSTM and n-gram baselines.
-
-    Returns:
-        {"lstm": {...}, "unigram": {...}, "bigram": {...}, "trigram": {...}},
-        each as baseline.evaluate returns it.
-    """
-    runs = [vocab.encode(r) for r in data_split.train_runs]
-    report = {"lstm": evaluate(Improviser(weights, vocab).predictor(), data_split.held_out, vocab)}
-    for order, name in ((1, "unigram"), (2, "bigram"), (3, "trigram")):
-        report[name] = evaluate(NgramModel(order, vocab.n_values).fit(runs).predictor(), data_split.held_out, vocab)
-    return report
-
-
-def format_report(report: dict) -> str:
-    """The held-out report as a small table."""
-    lines = [f"{'held-out':<10}{'loss/value':>11}{'perplexity':>12}{'accuracy':>10}"]
-    for name, r in report.items():
-        lines.append(f"{name:<10}{r['loss']:>11.3f}{r['perplexity']:>12.2f}{r['accuracy']:>10.3f}")
-    return "\n".join(lines)
 
 
 MAX_WINDOWS = 50_000  # per epoch; a larger corpus is cut at a stride (stride 0 = auto)
@@ -134,7 +110,6 @@ def train(sources, out: Path, n_a: int = N_A, Tx: int = TX, epochs: int = EPOCHS
     """
     from jazzd.collection import collect
     from jazzd.evaluate import format_quality_report, quality_report
-    from jazzd.modeldir import load_model
 
     sources = [str(s) for s in sources]
     collection = collect(sources, workers=workers, progress=progress, report=lambda line: echo(line),
@@ -198,8 +173,8 @@ def train(sources, out: Path, n_a: int = N_A, Tx: int = TX, epochs: int = EPOCHS
         "jazzd_version": __version__,
         "optimizer": {"name": "Adam", "learning_rate": learning_rate, "beta_1": model.BETA_1, "beta_2": model.BETA_2},
     }
-    save_model(out, weights, vocab, metadata)
-    report = quality_report(load_model(out), pieces, bars=evaluate_bars, seed=0)
+    # Scored as saved: weights.npz holds float32, as Keras trained them.
+    report = quality_report(ModelDir(Path(out), weights, vocab, metadata), pieces, bars=evaluate_bars, seed=0)
     echo(format_quality_report(report))
     metadata["metrics"] = {"held_out": {k: report["prediction"][k] for k in ("lstm", "unigram", "bigram", "trigram")},
                            "quality": report}

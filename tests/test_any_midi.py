@@ -8,7 +8,8 @@ from conftest import METHENY, SHARED
 from midi_files import band_type1, chords_only, lead_sheet_markers, melody_only, single_track_type0
 
 from jazzd.collection import collect, expand_sources
-from jazzd.corpus import CorpusSpec, chord_of, load_piece
+from jazzd.corpus import CorpusSpec, load_piece
+from jazzd.harmony import chord_of
 from jazzd.errors import CorpusError
 from jazzd.grammar import Value
 from jazzd.parts import text_chords
