@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--seed", type=int, help="seed for a reproducible solo")
             p.add_argument("--temperature", type=float, help="sampling temperature; 0 = argmax")
             p.add_argument("--bpm", type=float, help="tempo, beats per minute")
-            p.add_argument("--progression", help='lead sheet, e.g. "| Dm7 | G7 | Cmaj7 | % |"')
+            p.add_argument("--progression", help='lead sheet, e.g. "| Dm7 | G7 | Cmaj7 | %% |"')
 
     run = sub.add_parser("run", help="improvise live to a MIDI port")
     common(run)

@@ -1,6 +1,7 @@
 """The real CLI as a subprocess: errors are one line with a non-zero exit; generate writes the course's file."""
 
 import json
+import re
 import shutil
 
 import mido
@@ -19,6 +20,18 @@ def one_line_error(result, code, *fragments):
     assert lines[-1].startswith("jazzd: error: ")
     for fragment in fragments:
         assert fragment in lines[-1], lines[-1]
+
+
+def test_help_of_every_command():
+    """`--help` works for jazzd and each of its commands (a stray % in a help string crashed argparse)."""
+    top = jazzd("--help")
+    assert top.returncode == 0, top.stderr
+    commands = re.search(r"\{([a-z,]+)\}", top.stdout).group(1).split(",")
+    assert "run" in commands and "generate" in commands
+    for command in commands:
+        result = jazzd(command, "--help")
+        assert result.returncode == 0, f"jazzd {command} --help: {result.stderr}"
+        assert result.stdout.startswith(f"usage: jazzd {command}"), result.stdout[:200]
 
 
 def test_unknown_chord_in_the_progression_flag():
