@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 import subprocess
 import sys
 import time
@@ -61,18 +62,36 @@ def random_model(tmp_path_factory):
     return save_model(tmp_path_factory.mktemp("models") / "random", weights, vocab, {"Tx": 30})
 
 
+JACKD_LOG: list[Path] = []  # the log of a server the jack_server fixture started, for the summary
+
+
 @pytest.fixture(scope="session")
-def jack_server():
+def jack_server(tmp_path_factory):
     """A JACK server: the running one, or `jackd --no-realtime -d dummy -r 48000 -p 256` started here.
 
-    In CI (CI=true) a missing jackd fails the test instead of skipping it.
+    In CI (CI=true) a missing jackd fails the test instead of skipping it. A
+    server started here logs to a file whose xruns the test summary counts.
     """
     from jack_session import JackUnavailable, running_jack_server
 
+    log_path = tmp_path_factory.mktemp("jackd") / "jackd.log"
     try:
-        with running_jack_server() as server:
+        with running_jack_server(log_path=log_path) as server:
+            if server is not None:
+                JACKD_LOG.append(log_path)
             yield server
     except JackUnavailable as err:
         if IN_CI:
             pytest.fail(str(err))
         pytest.skip(str(err))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How often the JACK server saw a client miss its cycle (xruns lose MIDI): evidence for a failed JACK test."""
+    for log_path in JACKD_LOG:
+        if not log_path.exists():
+            continue
+        late = Counter(line.split("client = ", 1)[1].split(" was not finished")[0]
+                       for line in log_path.read_text(errors="replace").splitlines() if "client = " in line)
+        terminalreporter.write_line("jackd xruns by late client: "
+                                    + (", ".join(f"{name} {n}" for name, n in late.most_common()) or "none"))
