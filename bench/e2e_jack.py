@@ -1,7 +1,8 @@
 """End to end through a real MIDI server: onset error at a receiving JACK client, jazzd next to a bare sender.
 
 On the benchmarks' own JACK dummy server (non-real-time, 48 kHz), a client
-timestamps every note-on as it arrives; the onset error is each arrival's
+(the tests' jack_session.Receiver: polled, stamped from python-rtmidi's own
+delta times) timestamps every note-on as it arrives; the onset error is each arrival's
 distance from its eighth-note grid point (the grid fitted to the median
 arrival, so the constant latency drops out). jazzd (the all-eighths benchmark
 model, 240 BPM) and the bare reference sender (bench/reference_sender.py, sleep
@@ -39,22 +40,9 @@ def onset_errors(arrivals) -> np.ndarray:
     return np.abs(residual - np.median(residual))
 
 
-class Receiver:
-    """A JACK client input that timestamps every message on arrival."""
-
-    def __init__(self):
-        import mido
-
-        self.arrivals = []
-        backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
-        self.port = backend.open_input("in", virtual=True, client_name="jazzd-test",
-                                       callback=lambda m: self.arrivals.append((time.monotonic(), m)))
-
-    def note_ons(self):
-        return [t for t, m in self.arrivals if m.type == "note_on" and m.velocity > 0]
-
-    def close(self):
-        self.port.close()
+def note_ons(receiver) -> list[float]:
+    """Arrival times of the note-ons a jack_session.Receiver (the tests' JACK client) heard."""
+    return [t for t, m in receiver.received if m.type == "note_on" and m.velocity > 0]
 
 
 def main(argv=None) -> dict:
@@ -63,7 +51,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--period", type=int, default=256)
     args = parser.parse_args(argv)
     use_tests_helpers()
-    from jack_session import LISTENER, running_jack_server
+    from jack_session import LISTENER, Receiver, running_jack_server
 
     os.environ["JACK_DEFAULT_SERVER"] = BENCH_SERVER
     results = {}
@@ -82,14 +70,14 @@ def main(argv=None) -> dict:
                             "--log-level", "warning"], check=True, cwd=ROOT)
             time.sleep(0.2)
             receiver.close()
-            results["jazzd"] = stats(onset_errors(receiver.note_ons()))
+            results["jazzd"] = stats(onset_errors(note_ons(receiver)))
 
             receiver = Receiver()
             subprocess.run([sys.executable, os.path.join(ROOT, "bench", "reference_sender.py"), "spin", str(BPM),
                             str(args.seconds), str(tmp / "ref.csv"), "--connect", LISTENER], check=True)
             time.sleep(0.2)
             receiver.close()
-            results["reference sender (sleep then spin)"] = stats(onset_errors(receiver.note_ons()))
+            results["reference sender (sleep then spin)"] = stats(onset_errors(note_ons(receiver)))
         xruns = count_xruns(log)
     period_ms = args.period / 48000 * 1000
     print(f"onset error at a JACK client, {BPM} BPM eighths, {args.seconds:g} s each; JACK dummy driver, "

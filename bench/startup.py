@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import BENCH_SERVER, ROOT, fmt_ms, machine, print_table, stats, use_tests_helpers  # noqa: E402
-from e2e_jack import Receiver  # noqa: E402
+from e2e_jack import note_ons  # noqa: E402
 
 JAZZD = [sys.executable, "-m", "jazzd.cli"]
 
@@ -30,7 +30,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     use_tests_helpers()
-    from jack_session import LISTENER, running_jack_server
+    from jack_session import LISTENER, Receiver, running_jack_server
 
     os.environ["JACK_DEFAULT_SERVER"] = BENCH_SERVER
     first_note, generate, tf_import = [], [], []
@@ -42,10 +42,10 @@ def main(argv=None) -> dict:
             proc = subprocess.Popen([*JAZZD, "run", "--backend", "jack", "--output", LISTENER, "--input", "off"],
                                     cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             deadline = started + 30
-            while not receiver.note_ons() and time.monotonic() < deadline:
+            while not note_ons(receiver) and time.monotonic() < deadline:
                 time.sleep(0.001)
-            if receiver.note_ons():
-                first_note.append(receiver.note_ons()[0] - started)
+            if note_ons(receiver):
+                first_note.append(note_ons(receiver)[0] - started)
             proc.terminate()
             proc.wait(10)
             receiver.close()

@@ -301,7 +301,7 @@ class Daemon:
             live_harmony=self.harmony if isinstance(self.harmony, LiveHarmony) else None,
             controls=self.controls, chord_channel=chord_channel - 1 if chord_channel else None,
             split_note=config["input.split_note"])
-        self.input_port = open_input(config["midi.input"], getattr(self.port, "backend", None), self.listener.receive,
+        self.input_port = open_input(config["midi.input"], getattr(self.port, "backend", None),
                                      client_name=config["midi.input_client_name"], port_name=config["midi.input_port"])
         if self.input_port is None:
             needs = [k for k, v in (("input.mode", config["input.mode"] != "off"),
@@ -384,7 +384,8 @@ class Daemon:
                 log.info("listening on %s: input mode %s, clock %s, harmony %s", self.input_port.name,
                          self.interplay.mode, self.config["clock.source"], self.config["harmony.source"])
             self.scheduler.start()
-            self.listener.start()
+            if self.input_port is not None:
+                self.listener.start(self.input_port)
             worker.start()
             while not self.stop_event.wait(0.05):
                 if self.scheduler.error is not None:
@@ -399,9 +400,9 @@ class Daemon:
             self.stop_event.set()
             if worker.is_alive():
                 worker.join(1.0)
+            self.listener.stop()  # before the port closes: the listener polls it
             if self.input_port is not None:
                 self.input_port.close()
-            self.listener.stop()
             self.scheduler.stop()
             self.scheduler.release()
             self.port.close()

@@ -1,8 +1,9 @@
 """Listener: the MIDI input, sorted into clock, chords, melody and controls.
 
-python-rtmidi calls `receive` on its own thread; it only timestamps the message
-and puts it on a queue, so input never blocks anything. The listener thread
-takes it from there:
+The listener thread polls the input port (ports.RtMidiInput) every POLL_S for
+what python-rtmidi has queued, each message stamped with its arrival time; no
+Python runs on python-rtmidi's thread, so input never blocks anything. The
+listener sorts it:
 
 - MIDI beat clock (clock, start, continue, stop, song position) goes to the
   MidiClock when the clock source is "midi"; Stop also silences every note at
@@ -13,7 +14,7 @@ takes it from there:
 - Control changes mapped in [controls] go to the improviser thread; panic goes
   straight to the scheduler.
 - Anything else (sysex, unknown status bytes, active sensing) is dropped;
-  mido already drops bytes it cannot parse.
+  bytes that are no MIDI message are counted and logged once a second at most.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from jazzd.harmony import chord_from_pitches
 log = logging.getLogger(__name__)
 
 TRANSPORT = {"start", "continue", "stop"}
+POLL_S = 0.001  # seconds between polls of the input: delivery delay only, arrival times come from python-rtmidi
 
 
 class Listener:
@@ -57,33 +59,39 @@ class Listener:
         self.split_note = split_note
         self.chord_keys: set[int] = set()
         self.received = 0
-        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._stopping = False
+        self._stopping = threading.Event()
+        self._reported_unreadable = 0
+        self._reported_at = 0.0
 
-    def receive(self, msg) -> None:
-        """The input port's callback (python-rtmidi's thread): timestamp and queue, nothing more."""
-        self._inbox.put((time.monotonic(), msg))
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="jazzd-listener", daemon=True)
+    def start(self, port) -> None:
+        """Poll port (anything with poll() -> [(t, msg)]) on the listener thread until stop()."""
+        self._thread = threading.Thread(target=self._run, args=(port,), name="jazzd-listener", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 1.0) -> None:
-        self._stopping = True
-        self._inbox.put((time.monotonic(), None))
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _run(self) -> None:
-        while not self._stopping:
-            t, msg = self._inbox.get()
-            if msg is None:
-                continue
-            try:
-                self.handle(t, msg)
-            except Exception as err:  # bad input must never stop the daemon
-                log.warning("ignored MIDI input %s: %s", msg, err)
+    def _run(self, port) -> None:
+        while not self._stopping.wait(POLL_S):
+            for t, msg in port.poll():
+                try:
+                    self.handle(t, msg)
+                except Exception as err:  # bad input must never stop the daemon
+                    log.warning("ignored MIDI input %s: %s", msg, err)
+            self._report_unreadable(port)
+
+    def _report_unreadable(self, port) -> None:
+        """One warning a second at most for bytes on the input that are no MIDI message."""
+        count = getattr(port, "unreadable", 0)
+        now = time.monotonic()
+        if count > self._reported_unreadable and now - self._reported_at >= 1.0:
+            log.warning("ignored %d MIDI input message(s) that are not MIDI, the last: %s",
+                        count - self._reported_unreadable, port.last_unreadable.hex(" ").upper())
+            self._reported_unreadable = count
+            self._reported_at = now
 
     def _is_chord_key(self, msg) -> bool:
         if self.chord_channel is not None and msg.channel == self.chord_channel:

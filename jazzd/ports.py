@@ -1,14 +1,17 @@
-"""Ports: MIDI outputs that take timestamped messages, and choosing a backend.
+"""Ports: MIDI outputs that take timestamped messages, the MIDI input, and choosing a backend.
 
 An output has send(msg, due_s) (the message and the monotonic time it is due)
 and close(). Two kinds:
 
-- RtMidiOutput: mido over python-rtmidi, a virtual port ("jazzd out" of client
-  "jazzd") or a connection to an existing port, on the ALSA sequencer, JACK or
-  CoreMIDI. It sends each message when handed it (the scheduler hands it over
-  on time); through JACK it lands at the start of the next JACK period.
+- RtMidiOutput: python-rtmidi, a virtual port ("jazzd out" of client "jazzd")
+  or a connection to an existing port, on the ALSA sequencer, JACK or CoreMIDI.
+  It sends each message when handed it (the scheduler hands it over on time);
+  through JACK it lands at the start of the next JACK period.
 - MidiFileRecorder: a Standard MIDI File written as the stream plays and made
   whole on disk at least once a bar, for machines with no MIDI system.
+
+The input (RtMidiInput, "jazzd in" of client "jazzd-in") is polled: no Python
+runs on python-rtmidi's thread, so a JACK cycle never waits for the GIL.
 
 Backend choice (`choose_backend`) is pure logic, tested without any MIDI system.
 """
@@ -19,6 +22,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import mido
@@ -36,6 +40,7 @@ BACKENDS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE"
 BACKEND_CHOICES = ("auto", *BACKENDS)
 ALSA_SEQ_DEVICE = "/dev/snd/seq"
 MIDI_FILE_SUFFIXES = (".mid", ".midi", ".smf")
+LINGER_S = 0.1  # seconds a JACK output stays open after its last send: many periods, so late receivers still read it
 NO_MIDI_FIX = "start a JACK server (jackd -d dummy), load the ALSA sequencer (modprobe snd-seq), or pass --output PORT|FILE.mid"
 
 
@@ -114,14 +119,6 @@ def detect_backend(requested: str = "auto") -> str | None:
     return choose_backend(requested, sys.platform, alsa, jack)
 
 
-def _mido_backend(backend: str):
-    api = BACKENDS[backend]
-    try:
-        return mido.Backend(f"mido.backends.rtmidi/{api}", load=True)
-    except (ImportError, ValueError) as err:
-        raise PortError(f"MIDI backend {backend!r} is not available here ({err})") from None
-
-
 def match_port(names: list[str], wanted: str) -> str:
     """Find a port by exact name, else by case-insensitive substring.
 
@@ -139,13 +136,59 @@ def match_port(names: list[str], wanted: str) -> str:
     raise PortError(f"MIDI output {wanted!r} is ambiguous (matches: {', '.join(repr(n) for n in hits)})")
 
 
+def _rtmidi_api(backend: str) -> int:
+    """python-rtmidi's API number for a backend (RtMidi would quietly fall back to another API).
+
+    Raises:
+        PortError: if this python-rtmidi was built without it.
+    """
+    import rtmidi
+
+    api = getattr(rtmidi, f"API_{BACKENDS[backend]}")
+    if api not in rtmidi.get_compiled_api():
+        raise PortError(f"MIDI backend {backend!r} is not available here (python-rtmidi has "
+                        f"{', '.join(rtmidi.get_api_name(a) for a in rtmidi.get_compiled_api()) or 'none'})")
+    return api
+
+
+def _open_rtmidi(kind: str, backend: str, target: str, client_name: str, port_name: str, virtual: bool, **options):
+    """An rtmidi.MidiIn or MidiOut of client client_name with a virtual port or a connection; returns (it, name)."""
+    import rtmidi
+
+    cls = rtmidi.MidiIn if kind == "input" else rtmidi.MidiOut
+    try:
+        with _quiet_stderr():
+            midi = cls(rtapi=_rtmidi_api(backend), name=client_name, **options)
+            try:
+                if virtual:
+                    midi.open_virtual_port(port_name)
+                    return midi, f"{client_name}:{port_name}"
+                names = midi.get_ports()
+                try:
+                    name = match_port(names, target)
+                except PortError as err:
+                    raise PortError(str(err).replace("MIDI output", f"MIDI {kind}")) from None
+                midi.open_port(names.index(name), name=port_name)
+                return midi, name
+            except BaseException:
+                midi.delete()
+                raise
+    except PortError:
+        raise
+    except Exception as err:  # rtmidi.SystemError and friends are OSErrors or RuntimeErrors
+        raise PortError(f"cannot open MIDI {kind} {target!r} on {backend}: {err}") from err
+
+
 class RtMidiOutput:
-    """A mido/python-rtmidi output: a virtual port, or a connection to a named port.
+    """A python-rtmidi output: a virtual port, or a connection to a named port.
+
+    Either way the client is client_name ("jazzd"), so a patchbay shows jazzd,
+    not "RtMidiOut Client".
 
     Args:
         backend: a key of BACKENDS.
         port_name: the virtual port's name ("jazzd out"), or the port to connect to.
-        client_name: the MIDI client name of a virtual port ("jazzd").
+        client_name: the MIDI client name ("jazzd").
         virtual: open a virtual port (True) or connect to an existing one.
     Raises:
         PortError: if the backend or port cannot be opened.
@@ -153,27 +196,128 @@ class RtMidiOutput:
 
     def __init__(self, backend: str, port_name: str, client_name: str = "jazzd", virtual: bool = True):
         self.backend = backend
-        mido_backend = _mido_backend(backend)
-        try:
-            with _quiet_stderr():
-                if virtual:
-                    self._port = mido_backend.open_output(port_name, virtual=True, client_name=client_name)
-                else:
-                    port_name = match_port(mido_backend.get_output_names(), port_name)
-                    self._port = mido_backend.open_output(port_name)
-        except PortError:
-            raise
-        except Exception as err:  # rtmidi.SystemError and friends are OSErrors or RuntimeErrors
-            raise PortError(f"cannot open MIDI output {port_name!r} on {backend}: {err}") from err
-        self.name = f"{client_name}:{port_name}" if virtual else port_name
+        self._midi_out, self.name = _open_rtmidi("output", backend, port_name, client_name,
+                                                 port_name if virtual else "jazzd out", virtual)
         self.kind = f"{backend} {'virtual port' if virtual else 'port'}"
 
     def send(self, msg: mido.Message, due_s: float) -> None:
         """Send now (the scheduler calls at due_s)."""
-        self._port.send(msg)
+        self._midi_out.send_message(msg.bytes())
 
     def close(self) -> None:
-        self._port.close()
+        """Close the port, LINGER_S after the last send on JACK.
+
+        A JACK receiver that is late for a cycle (an xrun) reads that cycle's
+        events after jazzd's process callback has run; unregistering the port
+        first loses them, and with them the note-offs of a shutdown.
+        """
+        if self._midi_out is None:
+            return
+        if self.backend == "jack":
+            time.sleep(LINGER_S)
+        self._midi_out.close_port()
+        self._midi_out.delete()
+        self._midi_out = None
+
+
+class ArrivalClock:
+    """Monotonic arrival times of input messages from the MIDI API's own delta times.
+
+    python-rtmidi stamps each message, on its own thread, with the seconds since
+    the previous one (on JACK, the start of the cycle it came in). The poller
+    sees it later; the offset between the API's running time and time.monotonic()
+    is estimated as the smallest (poll time - running time) seen, so poll delay
+    never adds to a timestamp. The offset may creep up by drift_ppm, for an API
+    clock that runs slower than the monotonic one.
+
+    Args:
+        drift_ppm: how fast the offset may rise, in parts per million of elapsed time.
+    """
+
+    def __init__(self, drift_ppm: float = 100.0):
+        self.drift = drift_ppm * 1e-6
+        self._running = 0.0  # seconds of API time since the first message
+        self._offset: float | None = None
+        self._offset_at = 0.0
+
+    def stamp(self, deltas_s: list[float], polled_s: float) -> list[float]:
+        """Arrival times (monotonic seconds) of the messages one poll found.
+
+        Args:
+            deltas_s: each message's API delta time (seconds since the one before), oldest first.
+            polled_s: when the poll found them.
+        """
+        if not deltas_s:
+            return []
+        running = []
+        for delta in deltas_s:
+            self._running += max(0.0, delta)
+            running.append(self._running)
+        candidate = polled_s - self._running  # the newest message bounds the offset best
+        if self._offset is None or candidate <= self._offset:
+            self._offset = candidate
+        else:
+            self._offset = min(candidate, self._offset + self.drift * (polled_s - self._offset_at))
+        self._offset_at = polled_s
+        return [self._offset + r for r in running]
+
+
+class RtMidiInput:
+    """A python-rtmidi input read by polling, never by a callback.
+
+    python-rtmidi's thread (on JACK the real-time process thread) only queues
+    the bytes; with a Python callback it would wait for the GIL on every message
+    and, under load or a flood, make the JACK server miss its cycle. poll()
+    takes what is queued, parses it with mido (bytes that are no MIDI message
+    are counted and dropped) and stamps it with an ArrivalClock. Clock and
+    transport messages are let through, sysex and active sensing are not.
+
+    Args:
+        backend: a key of BACKENDS.
+        target: the virtual port's name, or the input port to connect to.
+        client_name: the MIDI client name ("jazzd-in"; JACK needs one of its own).
+        virtual: open a virtual port (True) or connect to an existing one.
+        queue_size: messages python-rtmidi keeps between polls.
+    Raises:
+        PortError: if the backend or port cannot be opened.
+    """
+
+    def __init__(self, backend: str, target: str, client_name: str = "jazzd-in", virtual: bool = True,
+                 queue_size: int = 8192):
+        self.backend = backend
+        self._midi_in, self.name = _open_rtmidi("input", backend, target, client_name,
+                                                target if virtual else "jazzd in", virtual,
+                                                queue_size_limit=queue_size)
+        self._midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
+        self.kind = f"{backend} {'virtual port' if virtual else 'port'}"
+        self.arrivals = ArrivalClock()
+        self.unreadable = 0  # messages dropped as not MIDI
+        self.last_unreadable: bytes = b""
+
+    def poll(self) -> list[tuple[float, mido.Message]]:
+        """Every message waiting: [(arrival time in monotonic seconds, mido message)], oldest first."""
+        out = []
+        if self._midi_in is None:
+            return out
+        items = []
+        while (item := self._midi_in.get_message()) is not None:
+            items.append(item)
+        if not items:
+            return out
+        times = self.arrivals.stamp([delta for _, delta in items], time.monotonic())
+        for (data, _), t in zip(items, times):
+            messages = mido.parse_all(data)
+            if not messages:
+                self.unreadable += 1
+                self.last_unreadable = bytes(data)
+            out.extend((t, msg) for msg in messages)
+        return out
+
+    def close(self) -> None:
+        if self._midi_in is not None:
+            self._midi_in.close_port()
+            self._midi_in.delete()
+            self._midi_in = None
 
 
 class MidiFileRecorder:
@@ -284,8 +428,7 @@ def open_output(target: str, backend: str, clock, client_name: str = "jazzd", po
     return RtMidiOutput(chosen, target, client_name, virtual=False)
 
 
-def open_input(target: str, backend: str | None, callback, client_name: str = "jazzd-in",
-               port_name: str = "jazzd in"):
+def open_input(target: str, backend: str | None, client_name: str = "jazzd-in", port_name: str = "jazzd in"):
     """Open the daemon's MIDI input on the output's backend.
 
     Args:
@@ -294,12 +437,10 @@ def open_input(target: str, backend: str | None, callback, client_name: str = "j
             (or part of it) of an existing input port to connect to.
         backend: the output's backend (a key of BACKENDS), or None when the
             output is a file (then "auto" opens nothing).
-        callback: called with each mido message on python-rtmidi's thread; it
-            must only hand the message on.
         client_name, port_name: names of the virtual port. JACK needs a client
             name of its own for the input ("jazzd-in:jazzd in").
     Returns:
-        The open mido input port, or None.
+        An RtMidiInput, or None.
     Raises:
         PortError: if a requested port cannot be opened.
     """
@@ -307,14 +448,8 @@ def open_input(target: str, backend: str | None, callback, client_name: str = "j
         return None
     if backend is None:
         raise PortError(f"MIDI input {target!r} needs a MIDI system, but the output is a file; {NO_MIDI_FIX}")
-    mido_backend = _mido_backend(backend)
-    try:
-        with _quiet_stderr():
-            if target in ("auto", "virtual"):
-                return mido_backend.open_input(port_name, virtual=True, client_name=client_name, callback=callback)
-            name = match_port(mido_backend.get_input_names(), target)
-            return mido_backend.open_input(name, callback=callback)
-    except PortError as err:
-        raise PortError(str(err).replace("MIDI output", "MIDI input")) from None
-    except Exception as err:  # rtmidi's errors
-        raise PortError(f"cannot open MIDI input {target!r} on {backend}: {err}") from err
+    if backend not in BACKENDS:
+        raise PortError(f"unknown MIDI backend {backend!r} (expected one of {', '.join(BACKENDS)})")
+    if target in ("auto", "virtual"):
+        return RtMidiInput(backend, port_name, client_name, virtual=True)
+    return RtMidiInput(backend, target, client_name, virtual=False)

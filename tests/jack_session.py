@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -83,6 +84,42 @@ def sleep_until(t: float) -> None:
         time.sleep(left - 0.001) if left > 0.002 else None
 
 
+class Receiver:
+    """A test client's JACK input ("jazzd-test:in") that keeps every message with its arrival time.
+
+    It reads the port the way jazzd does (jazzd.ports.RtMidiInput, polled from a
+    thread): a Python callback on python-rtmidi's JACK thread waits for the GIL
+    and, on a loaded machine, makes the test client miss JACK cycles and lose
+    what jazzd sent in them.
+    """
+
+    def __init__(self, client_name: str = "jazzd-test", port_name: str = "in"):
+        from jazzd.ports import RtMidiInput
+
+        self.received: list[tuple[float, mido.Message]] = []
+        self._port = RtMidiInput("jack", port_name, client_name)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.001):
+            self.received.extend(self._port.poll())
+
+    @property
+    def closed(self) -> bool:
+        return self._stop.is_set()
+
+    def close(self) -> None:
+        """Take what is still queued and close the port (safe to call twice)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join()
+        self.received.extend(self._port.poll())
+        self._port.close()
+
+
 class JackSession:
     """jazzd as a subprocess, connected from its start to this client's keyboard and listener.
 
@@ -94,12 +131,10 @@ class JackSession:
     """
 
     def __init__(self, tmp_path: Path, config: str = "", *args: str, model: Path = DEFAULT_MODEL):
-        self.received: list[tuple[float, mido.Message]] = []
         self.keyboard = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="jazzd-test-kbd")
         self.keyboard.open_virtual_port("keys")
-        backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
-        self.listener = backend.open_input("in", virtual=True, client_name="jazzd-test",
-                                           callback=lambda m: self.received.append((time.monotonic(), m)))
+        self.listener = Receiver()
+        self.received = self.listener.received
         wait_for(lambda: KEYBOARD in jack_ports() and LISTENER in jack_ports(), 10, what="the test client's ports")
         self.config_path = tmp_path / "config.toml"
         self.config_path.write_text(f'[model]\npath = "{model}"\n{config}\n')

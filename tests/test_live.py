@@ -100,10 +100,10 @@ def jack_ports():
 def test_live_through_jack(jack_server, tmp_path):
     """A test client hears jazzd on JACK: the seeded solo, in range, on the beat grid, all notes released."""
     seed, bpm, spb = 7, 180, 60 / 180
-    received: list[tuple[float, mido.Message]] = []
-    backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
-    listener = backend.open_input("in", virtual=True, client_name="jazzd-test",
-                                  callback=lambda m: received.append((time.monotonic(), m)))
+    from jack_session import Receiver
+
+    listener = Receiver()
+    received = listener.received
     proc = subprocess.Popen([*JAZZD, "run", "--backend", "jack", "--output", "virtual", "--seed", str(seed),
                              "--bpm", str(bpm)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

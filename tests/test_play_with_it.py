@@ -275,14 +275,17 @@ def test_bad_input_never_crashes_it_or_makes_it_late(session, tmp_path):
         s.send(*batch)
         sent += len(batch)
     flood_end = time.monotonic()
-    time.sleep(8 * spb)  # afterwards: two bars
+    time.sleep(16 * spb)  # afterwards: four bars
     end = time.monotonic()
     assert s.stop() == 0, s.stderr
     assert sent >= 50000 and "Traceback" not in s.stderr
+    junk = [line for line in s.stderr.splitlines() if "that are not MIDI" in line]
+    assert junk and len(junk) <= 15, junk  # reported, at most once a second
     # still on time afterwards: the melody after the flood lies on jazzd's beat grid
-    # (the flood primed the solo, so the notes are not the seed's; their places are still on the grid)
+    # (the flood primed the solo, so the notes are not the seed's and may have long rests; their places are
+    # still on the grid)
     after = np.array([t for t, _ in s.notes(0) if flood_end + 0.5 < t < end])
-    assert len(after) >= 6
+    assert len(after) >= 4, f"{len(after)} melody notes in the four bars after the flood"
     beats = (after - t0) / spb
     off_grid = np.abs(beats * 12 - np.round(beats * 12)) / 12 * spb  # the 1/12-beat grid is 41.7 ms here
     assert off_grid.max() < 0.008, f"up to {off_grid.max() * 1000:.1f} ms off the grid after the flood"

@@ -1,11 +1,14 @@
+import sys
 import time
 
 import mido
+import numpy as np
 import pytest
 
 from jazzd.clock import TempoClock
 from jazzd.errors import PortError
-from jazzd.ports import MidiFileRecorder, choose_backend, is_midi_file_target, match_port
+from jazzd.ports import (ArrivalClock, MidiFileRecorder, RtMidiInput, RtMidiOutput, choose_backend,
+                         is_midi_file_target, match_port)
 
 
 @pytest.mark.parametrize("requested, platform, alsa, jack, expected", [
@@ -73,3 +76,88 @@ def test_recorder_names_an_unwritable_path(tmp_path):
     blocker.write_text("")
     with pytest.raises(PortError, match="cannot record MIDI here"):
         MidiFileRecorder(blocker / "live.mid", TempoClock(120, time.monotonic()))
+
+
+def stamp_polls(arrivals, api_times, poll_times):
+    """Feed an ArrivalClock the way RtMidiInput does: each poll takes every message that arrived before it."""
+    deltas = np.diff(api_times, prepend=api_times[0])
+    stamped, i = [], 0
+    for poll in poll_times:
+        j = i
+        while j < len(api_times) and poll_times[j] <= poll:
+            j += 1
+        stamped += arrivals.stamp(list(deltas[i:j]), poll)
+        i = j
+    return np.array(stamped)
+
+
+def test_arrival_clock_takes_out_the_poll_delay():
+    """Arrival times rebuilt from API deltas are within the smallest poll delay seen of the truth, never after the poll."""
+    rng = np.random.default_rng(3)
+    true = np.cumsum(rng.exponential(0.01, 2000))
+    # a poller every 5 ms that wakes up 0.2-15 ms late: each message is seen at the first wake-up after it
+    wakeups = np.cumsum(0.005 + rng.uniform(0.0002, 0.015, 8000))
+    seen = wakeups[np.searchsorted(wakeups, true)]
+    stamped = stamp_polls(ArrivalClock(drift_ppm=0), true, seen)
+    assert len(stamped) == len(true) and np.all(stamped <= seen + 1e-12)
+    error = stamped - true
+    assert np.abs(error[200:]).max() < 0.0005, np.abs(error[200:]).max()
+    assert np.median(seen - true) > 0.004  # what stamping at the poll would have cost
+    one_poll = ArrivalClock().stamp([0.0, 0.01, 0.01], 5.0)  # a backlog found at once keeps its spacing
+    assert np.allclose(one_poll, [4.98, 4.99, 5.0])
+
+
+def test_arrival_clock_follows_an_api_clock_that_runs_slow():
+    """An API clock 50 ppm slow: the offset creeps up with it, so stamps stay within 2 ms after an hour."""
+    true = np.arange(0, 3600, 0.5)
+    api = true * (1 - 50e-6)
+    stamped = stamp_polls(ArrivalClock(drift_ppm=100), api, true + 0.001)
+    assert abs(stamped[-1] - true[-1]) < 0.002
+    stamped = stamp_polls(ArrivalClock(drift_ppm=0), api, true + 0.001)
+    assert abs(stamped[-1] - true[-1]) > 0.1  # without the allowance it falls 0.18 s behind
+
+
+@pytest.mark.jack
+def test_input_and_output_through_jack_keep_jazzd_client_names(jack_server):
+    """Virtual and connected ports are clients "jazzd"/"jazzd-in", never "RtMidi..."; the input drops junk."""
+    import rtmidi
+
+    from jack_session import jack_ports
+
+    sender = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="ports-test")
+    sender.open_virtual_port("keys")
+    receiver = RtMidiInput("jack", "hears", "ports-test-rx")
+    connected_in = RtMidiInput("jack", "ports-test:keys", "jazzd-in", virtual=False)
+    connected_out = RtMidiOutput("jack", "ports-test-rx:hears", "jazzd", virtual=False)
+    try:
+        ports = jack_ports()
+        assert "jazzd-in:jazzd in" in ports and "jazzd:jazzd out" in ports, ports
+        assert not [p for p in ports if p.lower().startswith("rtmidi")], ports
+        assert connected_in.name == "ports-test:keys" and connected_out.name == "ports-test-rx:hears"
+        time.sleep(0.1)
+        for data in ([0x90, 60, 100], [0xF8], [0xF4], [0xF0, 1, 2, 0xF7], [0x95, 200], [0x80, 60, 0]):
+            sender.send_message(data)
+            time.sleep(0.01)
+        connected_out.send(mido.Message("note_on", note=72, velocity=90), 0.0)
+        deadline = time.monotonic() + 3
+        heard, echoed = [], []
+        while time.monotonic() < deadline and (len(heard) < 3 or not echoed):
+            heard += connected_in.poll()
+            echoed += receiver.poll()
+            time.sleep(0.005)
+        assert [m.type for _, m in heard] == ["note_on", "clock", "note_off"]
+        times = [t for t, _ in heard]
+        assert times == sorted(times) and times[-1] - times[0] > 0.015  # stamped 20 ms apart, one JACK period or so
+        assert connected_in.unreadable == 2 and connected_in.last_unreadable == bytes([0x95, 200])
+        assert [m.note for _, m in echoed] == [72]
+    finally:
+        for port in (connected_in, connected_out, receiver):
+            port.close()
+        sender.close_port()
+        sender.delete()
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="CoreMIDI is there on macOS")
+def test_unavailable_backend_is_named():
+    with pytest.raises(PortError, match="'coremidi' is not available here"):
+        RtMidiInput("coremidi", "x")
