@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import e2e_jack  # noqa: E402
 import inference  # noqa: E402
+import input_flood  # noqa: E402
 import interplay  # noqa: E402
 import resources  # noqa: E402
 import send_timing  # noqa: E402
@@ -49,6 +50,8 @@ def main(argv=None) -> None:
     train = training.main(["--repeats", "1" if args.quick else "3"])
     section("Playing with it (trade, clock follow)")
     interplay.main([])
+    section("MIDI input under a flood")
+    input_flood.main(["--seconds", "5" if args.quick else "10"])
 
     default = next(label for label, _ in inf)
     live = inf[(default, "live path: step + sample + realize")]
