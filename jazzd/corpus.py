@@ -17,7 +17,6 @@ import functools
 import hashlib
 import json
 import logging
-import math
 import os
 import statistics
 import tempfile
@@ -30,7 +29,7 @@ import mido
 from jazzd.errors import CorpusError, GrammarError
 from jazzd.grammar import MelodyNote, measure_timeline, parse_measure
 from jazzd.harmony import chord_of
-from jazzd.realizer import GRID_TICKS, TICKS_PER_BEAT
+from jazzd.realizer import GRID_POINTS, TICKS_PER_BEAT, nearest_grid_tick
 from jazzd.parts import (MIN_CHORD_PITCH_CLASSES, NO_CHORD_FIGURE, ChordEvent, chordify, find_melody,
                          is_drum_part, split_channels, text_chords)
 
@@ -440,16 +439,11 @@ def snap_to_grid(notes: list[MelodyNote], end: float) -> list[MelodyNote]:
         (jazzd.realizer.GRID, TICKS_PER_BEAT ticks a beat).
     """
     tpb = TICKS_PER_BEAT
-    points = sorted({t for step in GRID_TICKS for t in range(0, tpb, step)})  # 0, 3, 4, 6, 8, 9
-
-    def nearest(ticks: float) -> int:
-        beat = math.floor(ticks / tpb)
-        candidates = [beat * tpb + p for p in points] + [(beat + 1) * tpb]
-        return min(candidates, key=lambda c: (abs(c - ticks), c))
+    nearest = nearest_grid_tick
 
     def after(tick: int) -> int:
         beat = tick // tpb
-        return next(beat * tpb + p for p in points + [tpb] if beat * tpb + p > tick)
+        return next(beat * tpb + p for p in (*GRID_POINTS, tpb) if beat * tpb + p > tick)
 
     end_ticks = round(end * tpb)
     placed: list[tuple[int, float, int]] = []  # (onset tick, exact end in ticks, pitch)

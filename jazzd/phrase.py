@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from jazzd.grammar import MelodyNote, measure_timeline, parse_measure
-from jazzd.realizer import GRID
+from jazzd.realizer import GRID, TICKS_PER_BEAT, nearest_grid_tick
 
 
 def quantize(beat: float) -> Fraction:
-    """The nearest point of the 1/4- and 1/3-beat grid (the corpus's grid) to a beat."""
-    candidates = [Fraction(round(beat / step)) * step for step in GRID]
-    return min(candidates, key=lambda c: (abs(float(c) - beat), c))
+    """The nearest point of the 1/4- and 1/3-beat grid to a beat, by the corpus's rule (the earlier on a tie)."""
+    return Fraction(nearest_grid_tick(beat * TICKS_PER_BEAT), TICKS_PER_BEAT)
 
 
 @dataclass

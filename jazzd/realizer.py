@@ -19,6 +19,7 @@ a reason a listener hears:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -32,6 +33,18 @@ TICKS_PER_BEAT = 12  # the timeline's unit: a quarter of a beat is 3 ticks, a th
 GRID_TICKS = tuple(int(step * TICKS_PER_BEAT) for step in GRID)
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 FREE_REACH = 7  # semitones either side of the previous pitch for a value without bounds
+GRID_POINTS = tuple(sorted({t for step in GRID_TICKS for t in range(0, TICKS_PER_BEAT, step)}))  # 0 3 4 6 8 9
+
+
+def nearest_grid_tick(ticks: float) -> int:
+    """The grid point (in ticks, TICKS_PER_BEAT a beat) nearest a time in ticks; the earlier one on a tie.
+
+    The one rounding rule for the corpus (corpus.snap_to_grid) and the player's
+    notes (phrase.quantize), so both give the same values.
+    """
+    beat = math.floor(ticks / TICKS_PER_BEAT) * TICKS_PER_BEAT
+    candidates = [beat + p for p in GRID_POINTS] + [beat + TICKS_PER_BEAT]
+    return min(candidates, key=lambda c: (abs(c - ticks), c))
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,24 @@ def test_quantize_to_the_corpus_grid():
     assert float(quantize(2.76)) == 2.75
 
 
+def test_quantize_rounds_as_the_corpus_does():
+    """The player's notes and the corpus's land on the same grid point, ties included (the earlier point)."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    from jazzd.corpus import snap_to_grid
+    from jazzd.grammar import MelodyNote
+
+    points = sorted({Fraction(k, 4) for k in range(13)} | {Fraction(k, 3) for k in range(10)})
+    ties = [float((a + b) / 2) for a, b in zip(points, points[1:])]  # halfway between neighbours
+    beats = ties + list(np.random.default_rng(5).uniform(0, 3, 500))
+    for beat in beats:
+        corpus = snap_to_grid([MelodyNote(beat, 0.25, 60)], end=8.0)[0].offset
+        assert quantize(beat) == Fraction(corpus).limit_denominator(12), beat
+    assert quantize(0.875) == Fraction(3, 4)  # round-half-even once gave 1
+
+
 def test_phrase_values_use_the_corpus_grammar():
     phrase = Phrase(4)
     for onset, pitch in ((0.0, 60), (1.0, 64), (2.01, 67), (2.98, 69)):
