@@ -1,7 +1,7 @@
 """Resources of the running daemon: peak RSS and CPU at 120 BPM over 60 s.
 
-`jazzd run` with the bundled model and config (comp on) plays to a virtual JACK
-port on the benchmarks' own dummy server; this script reads the process's CPU
+`jazzd run` with the bundled model and config (comp on, its MIDI input open and
+polled) plays to a virtual JACK port on the benchmarks' own dummy server; this script reads the process's CPU
 time and peak RSS (VmHWM) from /proc, from 2 s after start (when it is playing)
 to the end. Also the same at 240 BPM with the all-eighths model, the busiest
 rhythm the benchmarks use, the bare reference sender for scale, a JACK server
@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
 
     os.environ["JACK_DEFAULT_SERVER"] = BENCH_SERVER
     results = {}
-    jazzd = [sys.executable, "-m", "jazzd.cli", "run", "--input", "off", "--log-level", "warning"]
+    jazzd = [sys.executable, "-m", "jazzd.cli", "run", "--log-level", "warning"]  # input as configured: open
     jack = ["--backend", "jack", "--output", "virtual"]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
