@@ -93,3 +93,38 @@ def test_other_input_is_dropped():
                 mido.Message("clock"), mido.Message("start"), mido.Message("aftertouch")):
         listener.handle(0.0, msg)
     assert drain(events) == [] and scheduler.panics == 0
+
+
+class ScriptedPort:
+    """A port whose poll() hands out scripted (t, msg) batches, then nothing; counts unreadable input."""
+
+    def __init__(self, batches, unreadable=0):
+        self.batches = list(batches)
+        self.unreadable = unreadable
+        self.last_unreadable = bytes([0xF4])
+        self.polls = 0
+
+    def poll(self):
+        self.polls += 1
+        return self.batches.pop(0) if self.batches else []
+
+
+def test_the_listener_thread_polls_the_port_until_stopped(caplog):
+    import time
+
+    listener, events, _ = make()
+    port = ScriptedPort([[(2.0, mido.Message("note_on", note=64, velocity=90))], [],
+                         [(2.5, mido.Message("note_off", note=64)), (2.6, mido.Message("sysex", data=[1]))]],
+                        unreadable=3)
+    with caplog.at_level("WARNING", logger="jazzd.listener"):
+        listener.start(port)
+        deadline = time.monotonic() + 2
+        while port.polls < 10 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        listener.stop()
+    polls = port.polls
+    time.sleep(0.02)
+    assert port.polls == polls, "still polling after stop()"
+    assert drain(events) == [("note", 2.0, 64, True), ("note", 2.5, 64, False)]
+    warnings = [r.getMessage() for r in caplog.records if "not MIDI" in r.getMessage()]
+    assert warnings == ["ignored 3 MIDI input message(s) that are not MIDI, the last: F4"]
