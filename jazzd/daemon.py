@@ -139,8 +139,10 @@ class Daemon:
         """Step the soloist until its horizon reaches `until`; notes end by `cut`."""
         while self.soloist.horizon < until and not self.stop_event.is_set():
             while self.primes and self.primes[0].at_beat <= self.soloist.horizon:
-                fed = self.improviser.prime(self.primes.pop(0).values)
-                log.debug("primed on %d values of the player's", fed)
+                prime = self.primes.pop(0)
+                fed = self.improviser.prime(prime.values)
+                log.debug("primed on %d values of the player's at beat %.3f: %s", fed, self.soloist.horizon,
+                          " ".join(prime.values))
             event = self.soloist.next_event()
             self.bar_log.add(event, self.muted)
             note = event.note

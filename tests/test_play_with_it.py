@@ -17,6 +17,8 @@ import pytest
 
 from conftest import jazzd
 from jack_session import JackSession, sleep_until
+
+from jazzd.realizer import note_name
 from test_cli import read_notes
 from test_live import check_released
 
@@ -78,37 +80,47 @@ def test_trade_listens_then_answers_on_the_next_bar_line(session):
     check_released([m for _, m in s.received])
 
 
-def melody_by_bar(s: JackSession, t0: float, spb: float, bars: int):
-    """The melody heard, as (bar, beat in bar rounded to 1/12, MIDI note), for the first bars."""
-    out = []
-    for t, note in s.notes(0):
-        beat = round((t - t0) / spb * 12) / 12  # onto the 1/12-beat grid first, then into bars
-        if beat < bars * 4:
-            out.append((int(beat // 4), beat % 4, note))
-    return out
+def planned_solo(s: JackSession, bars: int):
+    """The solo jazzd realized (its debug log), as (beat, value, note name or "rest"), for the first bars.
+
+    Taken from the log, not from arrival times, so a note that a loaded machine
+    delivers late still counts as the same note.
+    """
+    planned = [(float(beat), value, note) for beat, value, note in
+               re.findall(r"beat (\d+\.\d+) \S+ (\S+) -> (\S+)", s.stderr)]
+    return [p for p in planned if p[0] < bars * 4]
 
 
 def test_prime_follows_the_player_and_is_repeatable(session):
     bpm, bars = 180, 9
     spb = 60 / bpm
-    runs = []
+    runs, primings = [], []
     for primed in (False, True, True):
-        s = session("[input]\nmode = \"prime\"\n", "--bpm", str(bpm), "--seed", "11", "--bars", str(bars))
+        s = session("[input]\nmode = \"prime\"\n", "--bpm", str(bpm), "--seed", "11", "--bars", str(bars),
+                    "--log-level", "debug")
         t0 = s.first_chord()
         if primed:
             sleep_until(t0 + 7 * spb)
             play_phrase(s, t0, spb, [(8 + b, n, p) for b, n, p in PHRASE])  # bars 3-4 (0-based 2-3)
         sleep_until(t0 + bars * 4 * spb + 0.5)
         assert s.stop() == 0, s.stderr
-        runs.append(melody_by_bar(s, t0, spb, bars))
+        solo = planned_solo(s, bars)
+        # what the log says is what the port carried
+        heard = [note for _, note in s.notes(0)]
+        assert [note_name(n) for n in heard] == [n for _, _, n in solo if n != "rest"][:len(heard)]
+        assert len(heard) >= 10
+        runs.append(solo)
+        primings.append([line.split("INFO: ")[-1].split("DEBUG: ")[-1] for line in s.stderr.splitlines()
+                         if "primed" in line])
         s.close()
     plain, primed_once, primed_again = runs
-    apply_bar = 4  # bar 2 (0-based) is primed two bars later
-    before = lambda run: [n for n in run if n[0] < apply_bar]  # noqa: E731
-    after = lambda run: [n for n in run if n[0] >= apply_bar]  # noqa: E731
-    assert before(plain) == before(primed_once), "priming changed the solo before its bar"
+    apply_beat = 4 * 4  # the phrase in bars 2-3 (0-based) is primed on from bar 4
+    before = lambda run: [n for n in run if n[0] < apply_beat]  # noqa: E731
+    after = lambda run: [n for n in run if n[0] >= apply_beat]  # noqa: E731
+    assert before(plain) and before(plain) == before(primed_once), "priming changed the solo before its bar"
     assert after(plain) != after(primed_once), "priming did not change the solo"
-    assert primed_once == primed_again, "the same phrase on the same bars primed differently"
+    # (the priming lines tell a phrase jazzd heard differently from a solo that went another way)
+    assert primed_once == primed_again, f"the same phrase primed differently: {primings[1]} vs {primings[2]}"
 
 
 def test_live_chords_from_held_keys(session):
