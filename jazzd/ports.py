@@ -119,8 +119,11 @@ def detect_backend(requested: str = "auto") -> str | None:
     return choose_backend(requested, sys.platform, alsa, jack)
 
 
-def match_port(names: list[str], wanted: str) -> str:
+def match_port(names: list[str], wanted: str, kind: str = "output") -> str:
     """Find a port by exact name, else by case-insensitive substring.
+
+    Args:
+        kind: "output" or "input", for the error message.
 
     Raises:
         PortError: if nothing or more than one port matches; names them.
@@ -132,8 +135,8 @@ def match_port(names: list[str], wanted: str) -> str:
         return hits[0]
     have = ", ".join(repr(n) for n in names) or "none"
     if not hits:
-        raise PortError(f"no MIDI output matching {wanted!r} (have: {have})")
-    raise PortError(f"MIDI output {wanted!r} is ambiguous (matches: {', '.join(repr(n) for n in hits)})")
+        raise PortError(f"no MIDI {kind} matching {wanted!r} (have: {have})")
+    raise PortError(f"MIDI {kind} {wanted!r} is ambiguous (matches: {', '.join(repr(n) for n in hits)})")
 
 
 def _rtmidi_api(backend: str) -> int:
@@ -164,10 +167,7 @@ def _open_rtmidi(kind: str, backend: str, target: str, client_name: str, port_na
                     midi.open_virtual_port(port_name)
                     return midi, f"{client_name}:{port_name}"
                 names = midi.get_ports()
-                try:
-                    name = match_port(names, target)
-                except PortError as err:
-                    raise PortError(str(err).replace("MIDI output", f"MIDI {kind}")) from None
+                name = match_port(names, target, kind)
                 midi.open_port(names.index(name), name=port_name)
                 return midi, name
             except BaseException:

@@ -35,6 +35,8 @@ def test_match_port_exact_substring_and_errors():
     assert match_port(names, names[0]) == names[0]
     with pytest.raises(PortError, match=r"no MIDI output matching 'Vrtual' \(have: 'Midi Through"):
         match_port(names, "Vrtual")
+    with pytest.raises(PortError, match=r"no MIDI input matching 'Vrtual'"):
+        match_port(names, "Vrtual", "input")
     with pytest.raises(PortError, match="ambiguous"):
         match_port(names, "0")
 
