@@ -439,7 +439,6 @@ def snap_to_grid(notes: list[MelodyNote], end: float) -> list[MelodyNote]:
         (jazzd.realizer.GRID, TICKS_PER_BEAT ticks a beat).
     """
     tpb = TICKS_PER_BEAT
-    nearest = nearest_grid_tick
 
     def after(tick: int) -> int:
         beat = tick // tpb
@@ -448,7 +447,7 @@ def snap_to_grid(notes: list[MelodyNote], end: float) -> list[MelodyNote]:
     end_ticks = round(end * tpb)
     placed: list[tuple[int, float, int]] = []  # (onset tick, exact end in ticks, pitch)
     for n in notes:
-        onset = nearest(n.offset * tpb)
+        onset = nearest_grid_tick(n.offset * tpb)
         if placed and onset <= placed[-1][0]:
             onset = after(placed[-1][0])
             if abs(onset - n.offset * tpb) > MAX_SHIFT_BEATS * tpb:
@@ -459,7 +458,7 @@ def snap_to_grid(notes: list[MelodyNote], end: float) -> list[MelodyNote]:
     snapped = []
     for i, (onset, exact_end, pitch) in enumerate(placed):
         following = placed[i + 1][0] if i + 1 < len(placed) else end_ticks
-        stop = max(nearest(exact_end), after(onset))
+        stop = max(nearest_grid_tick(exact_end), after(onset))
         if following - stop < LEGATO_GAP_BEATS * tpb:
             stop = following
         stop = min(stop, following)
