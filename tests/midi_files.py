@@ -84,15 +84,17 @@ def _conductor(bpm: float = 120) -> mido.MidiTrack:
                            mido.MetaMessage("time_signature", numerator=4, denominator=4)])
 
 
-def band_type1(path):
+def _type1(path, *tracks: mido.MidiTrack):
+    """Save a type 1 file: the conductor track (120 BPM, 4/4), then these tracks; returns path."""
     midi = mido.MidiFile(type=1, ticks_per_beat=TPB)
-    midi.tracks.append(_conductor())
-    midi.tracks.append(_track("Drums", _drum_events()))
-    midi.tracks.append(_track("Bass", _bass_events(2), (2, 32)))
-    midi.tracks.append(_track("Piano", _chord_events(1), (1, 0)))
-    midi.tracks.append(_track("Tenor Sax", _melody_events(0), (0, 66)))
+    midi.tracks.extend([_conductor(), *tracks])
     midi.save(path)
     return path
+
+
+def band_type1(path):
+    return _type1(path, _track("Drums", _drum_events()), _track("Bass", _bass_events(2), (2, 32)),
+                  _track("Piano", _chord_events(1), (1, 0)), _track("Tenor Sax", _melody_events(0), (0, 66)))
 
 
 def single_track_type0(path):
@@ -105,27 +107,13 @@ def single_track_type0(path):
 
 
 def lead_sheet_markers(path):
-    midi = mido.MidiFile(type=1, ticks_per_beat=TPB)
-    conductor = _conductor()
-    midi.tracks.append(conductor)
     markers = [(bar * BAR, 0, mido.MetaMessage("marker", text=PROGRESSION[bar % 4][0])) for bar in range(8)]
-    midi.tracks.append(_track("Changes", markers))
-    midi.tracks.append(_track("Trumpet", _melody_events(0), (0, 56)))
-    midi.save(path)
-    return path
+    return _type1(path, _track("Changes", markers), _track("Trumpet", _melody_events(0), (0, 56)))
 
 
 def chords_only(path):
-    midi = mido.MidiFile(type=1, ticks_per_beat=TPB)
-    midi.tracks.append(_conductor())
-    midi.tracks.append(_track("Piano", _chord_events(0), (0, 0)))
-    midi.save(path)
-    return path
+    return _type1(path, _track("Piano", _chord_events(0), (0, 0)))
 
 
 def melody_only(path):
-    midi = mido.MidiFile(type=1, ticks_per_beat=TPB)
-    midi.tracks.append(_conductor())
-    midi.tracks.append(_track("Flute", _melody_events(0), (0, 73)))
-    midi.save(path)
-    return path
+    return _type1(path, _track("Flute", _melody_events(0), (0, 73)))
