@@ -40,11 +40,6 @@ def onset_errors(arrivals) -> np.ndarray:
     return np.abs(residual - np.median(residual))
 
 
-def note_ons(receiver) -> list[float]:
-    """Arrival times of the note-ons a jack_session.Receiver (the tests' JACK client) heard."""
-    return [t for t, m in receiver.received if m.type == "note_on" and m.velocity > 0]
-
-
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -70,14 +65,14 @@ def main(argv=None) -> dict:
                             "--log-level", "warning"], check=True, cwd=ROOT)
             time.sleep(0.2)
             receiver.close()
-            results["jazzd"] = stats(onset_errors(note_ons(receiver)))
+            results["jazzd"] = stats(onset_errors([t for t, _ in receiver.notes()]))
 
             receiver = Receiver()
             subprocess.run([sys.executable, os.path.join(ROOT, "bench", "reference_sender.py"), "spin", str(BPM),
                             str(args.seconds), str(tmp / "ref.csv"), "--connect", LISTENER], check=True)
             time.sleep(0.2)
             receiver.close()
-            results["reference sender (sleep then spin)"] = stats(onset_errors(note_ons(receiver)))
+            results["reference sender (sleep then spin)"] = stats(onset_errors([t for t, _ in receiver.notes()]))
         xruns = count_xruns(log)
     period_ms = args.period / 48000 * 1000
     print(f"onset error at a JACK client, {BPM} BPM eighths, {args.seconds:g} s each; JACK dummy driver, "

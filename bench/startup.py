@@ -20,7 +20,6 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import BENCH_SERVER, ROOT, fmt_ms, machine, print_table, stats, use_tests_helpers  # noqa: E402
-from e2e_jack import note_ons  # noqa: E402
 
 JAZZD = [sys.executable, "-m", "jazzd.cli"]
 
@@ -42,10 +41,10 @@ def main(argv=None) -> dict:
             proc = subprocess.Popen([*JAZZD, "run", "--backend", "jack", "--output", LISTENER, "--input", "off"],
                                     cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             deadline = started + 30
-            while not note_ons(receiver) and time.monotonic() < deadline:
+            while not receiver.notes() and time.monotonic() < deadline:
                 time.sleep(0.001)
-            if note_ons(receiver):
-                first_note.append(note_ons(receiver)[0] - started)
+            if receiver.notes():
+                first_note.append(receiver.notes()[0][0] - started)
             proc.terminate()
             proc.wait(10)
             receiver.close()

@@ -106,6 +106,11 @@ class Receiver:
         while not self._stop.wait(0.001):
             self.received.extend(self._port.poll())
 
+    def notes(self, channel: int | None = None) -> list[tuple[float, int]]:
+        """(arrival time, MIDI note) of every note-on heard, on one channel (0-based) or all."""
+        return [(t, m.note) for t, m in self.received
+                if m.type == "note_on" and m.velocity > 0 and (channel is None or m.channel == channel)]
+
     @property
     def closed(self) -> bool:
         return self._stop.is_set()
@@ -152,7 +157,7 @@ class JackSession:
 
     def notes(self, channel: int):
         """(arrival time, MIDI note) of every note-on heard on a channel (0-based)."""
-        return [(t, m.note) for t, m in self.received if m.type == "note_on" and m.velocity > 0 and m.channel == channel]
+        return self.listener.notes(channel)
 
     def first_chord(self, timeout: float = 20.0) -> float:
         """Arrival time of the first comp chord (channel 2), which jazzd plays on beat 0."""
