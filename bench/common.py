@@ -77,8 +77,8 @@ def use_tests_helpers() -> None:
 
 def eighths_vocabulary(vocab):
     """The pitched values of a vocabulary, every one made an eighth note: a solo of steady eighths."""
-    from jazzd.grammar import Value
-    from jazzd.vocab import Vocabulary
+    from jazzd.core.grammar import Value
+    from jazzd.core.vocab import Vocabulary
 
     values = set()
     for v in vocab.parsed:
@@ -90,8 +90,8 @@ def eighths_vocabulary(vocab):
 def bench_model(path, n_a: int = 64, layers: int = 1, eighths: bool = False, seed: int = 0):
     """A model directory with the bundled model's vocabulary (or its eighth-note version)
     and random weights of the given size: timing does not depend on what the weights learned."""
-    from jazzd.improviser import LSTMWeights
-    from jazzd.modeldir import load_model, save_model
+    from jazzd.core.improviser import LSTMWeights
+    from jazzd.core.modeldir import load_model, save_model
 
     vocab = load_model(os.path.join(ROOT, "models", "default")).vocab
     if eighths:

@@ -26,14 +26,14 @@ def main(argv=None):
 
     import numpy as np
 
-    from jazzd.baseline import NgramModel, evaluate
-    from jazzd.corpus import load_corpus
-    from jazzd.dataset import split
-    from jazzd.improviser import Improviser
-    from jazzd.modeldir import load_model
-    from jazzd.evaluate import format_loss_table
-    from jazzd.train import train
-    from jazzd.vocab import Vocabulary
+    from jazzd.pipeline.baseline import NgramModel, evaluate
+    from jazzd.pipeline.corpus import load_corpus
+    from jazzd.pipeline.dataset import split
+    from jazzd.core.improviser import Improviser
+    from jazzd.core.modeldir import load_model
+    from jazzd.pipeline.evaluate import format_loss_table
+    from jazzd.pipeline.train import train
+    from jazzd.core.vocab import Vocabulary
 
     corpora = {"solo": os.path.join(ROOT, "data", "metheny_solo.toml"),
                "guitar": os.path.join(ROOT, "data", "metheny_guitar.toml")}

@@ -24,9 +24,9 @@ from common import ROOT, machine, row, time_calls  # noqa: E402
 
 def measure(model, steps: int, keras_steps: int) -> dict:
     """Figure 1 for one model: numpy step, live path, Keras predict, tf.function step."""
-    from jazzd.harmony import Progression
-    from jazzd.improviser import Improviser, lstm_step
-    from jazzd.solo import make_soloist, seeded_generators
+    from jazzd.core.harmony import Progression
+    from jazzd.core.improviser import Improviser, lstm_step
+    from jazzd.core.solo import make_soloist, seeded_generators
 
     imp = Improviser(model.weights, model.vocab, 1.0, np.random.default_rng(0))
     x_row = imp.weights.kernel[:1]
@@ -38,7 +38,7 @@ def measure(model, steps: int, keras_steps: int) -> dict:
 
     import tensorflow as tf
 
-    from jazzd.model import one_step_model
+    from jazzd.pipeline.model import one_step_model
 
     keras_model = one_step_model(model.weights)
     x = np.zeros((1, 1, model.n_values), np.float32)
@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
 
     import tempfile
 
-    from jazzd.modeldir import load_model
+    from jazzd.core.modeldir import load_model
     from common import bench_model
 
     model = load_model(args.model)

@@ -3,7 +3,7 @@
 A sender plays 5,000 note messages a second for --seconds into a receiving JACK
 client in another process, on the benchmarks' own JACK dummy server (one server
 per run, so its xruns belong to that run). The receiver reads either the way
-jazzd does (jazzd.ports.RtMidiInput, polled every millisecond) or the way it
+jazzd does (jazzd.live.ports.RtMidiInput, polled every millisecond) or the way it
 did before (a mido input with a callback, which python-rtmidi calls on its JACK
 thread, holding the GIL). In the "busy" rows a second Python thread in the
 receiver computes without pause, as jazzd's improviser does while it primes a
@@ -43,7 +43,7 @@ def receive(reader: str, busy: bool, seconds: float) -> None:
                                   callback=lambda m: count.__setitem__(0, count[0] + 1))
     else:
         sys.path.insert(0, ROOT)
-        from jazzd.ports import RtMidiInput
+        from jazzd.live.ports import RtMidiInput
 
         port = RtMidiInput("jack", "in", "flood-rx")
 

@@ -47,7 +47,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     manifest = os.path.join(ROOT, "data", "metheny_solo.toml")
 
-    from jazzd import corpus
+    from jazzd.pipeline import corpus
 
     results = {}
     with tempfile.TemporaryDirectory() as cache:
@@ -67,9 +67,9 @@ def main(argv=None) -> dict:
     results["parse corpus, cold (music21)"] = stats(cold)
     results["parse corpus, cached"] = stats(warm)
 
-    from jazzd.dataset import split, windows
-    from jazzd.model import fit
-    from jazzd.vocab import Vocabulary
+    from jazzd.pipeline.dataset import split, windows
+    from jazzd.pipeline.model import fit
+    from jazzd.core.vocab import Vocabulary
 
     pieces = corpus.load_corpus([manifest])
     vocab = Vocabulary.from_corpus(v for p in pieces for m in p.measures for v in m.values)

@@ -64,7 +64,7 @@ def _setup_logging(level: str) -> None:
 
 
 def cmd_run(args) -> int:
-    from jazzd.daemon import Daemon
+    from jazzd.live.daemon import Daemon
 
     config = _config(args)
     _setup_logging(config["log.level"])
@@ -74,8 +74,8 @@ def cmd_run(args) -> int:
 
 def cmd_generate(args) -> int:
     from jazzd.generate import generate
-    from jazzd.modeldir import load_model
-    from jazzd.solo import from_config
+    from jazzd.core.modeldir import load_model
+    from jazzd.core.solo import from_config
 
     config = _config(args)
     _setup_logging(config["log.level"])
@@ -126,7 +126,7 @@ def cmd_render(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from jazzd.corpus import load_piece, spec_for
+    from jazzd.pipeline.corpus import load_piece, spec_for
     from jazzd.pianoroll import notes_from_piece, plot_piano_roll
 
     config = _config(args)
@@ -141,9 +141,9 @@ def cmd_plot(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from jazzd.collection import collect
-    from jazzd.evaluate import format_quality_report, quality_report
-    from jazzd.modeldir import load_model
+    from jazzd.pipeline.collection import collect
+    from jazzd.pipeline.evaluate import format_quality_report, quality_report
+    from jazzd.core.modeldir import load_model
 
     config = _config(args)
     _setup_logging(config["log.level"])
@@ -163,7 +163,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from jazzd.train import train
+    from jazzd.pipeline.train import train
 
     config = _config(args)
     _setup_logging(config["log.level"])

@@ -224,12 +224,12 @@ class Config:
                               f"({self['melody.channel']}) while comping is enabled")
 
     def progression(self):
-        """The [harmony] progression as a jazzd.harmony.Progression.
+        """The [harmony] progression as a jazzd.core.harmony.Progression.
 
         Raises:
             ConfigError: naming the key, for an unknown chord symbol or a malformed lead sheet.
         """
-        from jazzd.harmony import Progression
+        from jazzd.core.harmony import Progression
 
         try:
             return Progression(self["harmony.progression"], self["harmony.beats_per_bar"])
@@ -241,11 +241,11 @@ class Config:
         """The harmony [harmony] source names: a Progression, the corpus's chords, or a LiveHarmony.
 
         Args:
-            model: the loaded model (jazzd.modeldir.ModelDir), for source "corpus".
+            model: the loaded model (jazzd.core.modeldir.ModelDir), for source "corpus".
         Raises:
             ConfigError: for a bad progression, or "corpus" with a model that has no chords saved.
         """
-        from jazzd.harmony import LiveHarmony, progression_from_json
+        from jazzd.core.harmony import LiveHarmony, progression_from_json
 
         progression = self.progression()
         source = self["harmony.source"]

@@ -14,10 +14,10 @@ from pathlib import Path
 import mido
 
 from jazzd.errors import ChordSymbolError
-from jazzd.feel import Feel
-from jazzd.harmony import symbol_to_figure
-from jazzd.realizer import Note
-from jazzd.solo import SoloEvent, Soloist, comp_notes
+from jazzd.core.feel import Feel
+from jazzd.core.harmony import symbol_to_figure
+from jazzd.core.realizer import Note
+from jazzd.core.solo import SoloEvent, Soloist, comp_notes
 
 TICKS_PER_BEAT = 480
 

@@ -4,12 +4,12 @@ Bars and beats run along the x axis (bar numbers under the bar lines, a light
 line on every beat), pitch names up the y axis, the chord symbols above each
 bar at their onsets, and each note coloured by the grammar type it sounds as
 over its chord (chord tone, scale tone, approach tone, other; the Gillick,
-Tang & Keller element types, jazzd.grammar). Long solos wrap into rows of
+Tang & Keller element types, jazzd.core.grammar). Long solos wrap into rows of
 `bars_per_row` bars, like a lead sheet.
 
 Two sources: a solo just generated (`jazzd generate --plot solo.png`, exact
 onsets and the progression's chords) and any MIDI file (`jazzd plot FILE.mid`,
-read like a corpus file by jazzd.corpus: melody part and chords found there).
+read like a corpus file by jazzd.pipeline.corpus: melody part and chords found there).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Sequence
 
 from jazzd.errors import JazzdError
-from jazzd.grammar import ELEMENT_TYPES
-from jazzd.harmony import Chord
-from jazzd.realizer import note_name
+from jazzd.core.grammar import ELEMENT_TYPES
+from jazzd.core.harmony import Chord
+from jazzd.core.realizer import note_name
 
 TYPE_COLOURS = {"C": "#2b8a3e", "S": "#1c7ed6", "A": "#f08c00", "X": "#e03131"}
 BLACK_KEYS = {1, 3, 6, 8, 10}
@@ -64,14 +64,14 @@ def notes_from_generated(generated) -> tuple[list[RollNote], list[RollChord], in
 
 
 def notes_from_piece(piece) -> tuple[list[RollNote], list[RollChord], int, float]:
-    """The notes and chords of a jazzd.corpus.Piece (a MIDI file read as a corpus).
+    """The notes and chords of a jazzd.pipeline.corpus.Piece (a MIDI file read as a corpus).
 
     Beats are counted from the first bar's start. Each note's type is its
     grammar value's element type.
     """
     from collections import Counter
 
-    from jazzd.harmony import chord_of
+    from jazzd.core.harmony import chord_of
 
     if not piece.measures:
         raise JazzdError(f"{piece.spec.path}: nothing to plot")

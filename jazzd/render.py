@@ -23,7 +23,7 @@ from pathlib import Path
 import mido
 
 from jazzd.errors import JazzdError
-from jazzd.parts import DRUM_CHANNEL, MIN_MONOPHONIC, SOLO_REGISTER_LOW
+from jazzd.pipeline.parts import DRUM_CHANNEL, MIN_MONOPHONIC, SOLO_REGISTER_LOW
 
 SOUNDFONT_PATHS = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",  # Debian/Ubuntu fluid-soundfont-gm
@@ -81,7 +81,7 @@ def melody_channel(midi: mido.MidiFile) -> int | None:
 
     Returns:
         The channel, or None if no channel looks like a melody.
-    Source: the same heuristic as jazzd.parts.find_melody, on raw MIDI channels.
+    Source: the same heuristic as jazzd.pipeline.parts.find_melody, on raw MIDI channels.
     """
     for track in midi.tracks:
         if track.name.strip().lower() in MELODY_TRACK_NAMES:

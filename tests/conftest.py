@@ -51,8 +51,8 @@ def _isolated_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def random_model(tmp_path_factory):
     """A model directory with the default model's vocabulary and random weights (no TensorFlow)."""
-    from jazzd.improviser import LSTMWeights
-    from jazzd.modeldir import load_model, save_model
+    from jazzd.core.improviser import LSTMWeights
+    from jazzd.core.modeldir import load_model, save_model
 
     vocab = load_model(DEFAULT_MODEL).vocab
     rng = np.random.default_rng(7)

@@ -7,12 +7,12 @@ import pytest
 from conftest import METHENY, SHARED
 from midi_files import band_type1, chords_only, lead_sheet_markers, melody_only, single_track_type0
 
-from jazzd.collection import collect, expand_sources
-from jazzd.corpus import CorpusSpec, load_piece
-from jazzd.harmony import chord_of
+from jazzd.pipeline.collection import collect, expand_sources
+from jazzd.pipeline.corpus import CorpusSpec, load_piece
+from jazzd.core.harmony import chord_of
 from jazzd.errors import CorpusError
-from jazzd.grammar import Value
-from jazzd.parts import text_chords
+from jazzd.core.grammar import Value
+from jazzd.pipeline.parts import text_chords
 
 WJAZZD = SHARED / "data" / "wjazzd"
 WJAZZD_SAMPLE = ["ArtPepper_Anthropology_001.mid", "BenWebster_ByeByeBlackbird_021.mid",
@@ -117,8 +117,8 @@ def test_missing_source_is_an_error(tmp_path):
 
 
 def test_snap_to_grid_keeps_fast_notes_and_absorbs_articulation():
-    from jazzd.corpus import snap_to_grid
-    from jazzd.grammar import MelodyNote
+    from jazzd.pipeline.corpus import snap_to_grid
+    from jazzd.core.grammar import MelodyNote
 
     # Six sextuplet sixteenths (1/6 beat apart): plain rounding to the 1/4-1/3 grid merges
     # some of them; snapping to the next free grid point keeps all six, in order.

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from jazzd.baseline import NgramModel, evaluate
-from jazzd.dataset import HeldOut
-from jazzd.vocab import Vocabulary
+from jazzd.pipeline.baseline import NgramModel, evaluate
+from jazzd.pipeline.dataset import HeldOut
+from jazzd.core.vocab import Vocabulary
 
 
 @pytest.mark.parametrize("order", [1, 2, 3])

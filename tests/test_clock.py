@@ -1,6 +1,6 @@
 import pytest
 
-from jazzd.clock import TempoClock
+from jazzd.live.clock import TempoClock
 
 
 def test_seconds_and_beats_are_inverse():

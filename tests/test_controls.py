@@ -1,7 +1,7 @@
 import mido
 import pytest
 
-from jazzd.controls import ControlMap, mode_from_cc, temperature_from_cc, tempo_from_cc
+from jazzd.live.controls import ControlMap, mode_from_cc, temperature_from_cc, tempo_from_cc
 
 
 def test_mappings_cover_their_ranges():

@@ -2,11 +2,11 @@ import mido
 import pytest
 
 from conftest import METHENY, SOLO_MANIFEST
-from jazzd import corpus
-from jazzd.corpus import CorpusSpec, load_corpus, load_piece, read_manifest
+from jazzd.pipeline import corpus
+from jazzd.pipeline.corpus import CorpusSpec, load_corpus, load_piece, read_manifest
 from jazzd.errors import CorpusError
-from jazzd.grammar import Value
-from jazzd.vocab import Vocabulary
+from jazzd.core.grammar import Value
+from jazzd.core.vocab import Vocabulary
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from conftest import SOLO_MANIFEST
-from jazzd.corpus import load_corpus
-from jazzd.dataset import is_held_out, split, windows
-from jazzd.vocab import Vocabulary
+from jazzd.pipeline.corpus import load_corpus
+from jazzd.pipeline.dataset import is_held_out, split, windows
+from jazzd.core.vocab import Vocabulary
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_short_runs_are_zero_padded():
 
 
 def test_window_indices_are_the_same_windows_as_one_hot(pieces):
-    from jazzd.dataset import window_indices
+    from jazzd.pipeline.dataset import window_indices
 
     data = split(pieces, Tx=30)
     vocab = Vocabulary.from_corpus(v for m in pieces[0].measures for v in m.values)
@@ -65,7 +65,7 @@ def test_window_indices_are_the_same_windows_as_one_hot(pieces):
 
 
 def test_validation_bars_are_kept_out_of_training(pieces):
-    from jazzd.dataset import VALIDATION_PHASE, block_phase
+    from jazzd.pipeline.dataset import VALIDATION_PHASE, block_phase
 
     plain = split(pieces, Tx=30)
     data = split(pieces, Tx=30, validation=True)

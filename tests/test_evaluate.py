@@ -8,10 +8,10 @@ import math
 import pytest
 from conftest import METHENY_MODEL, ROOT, jazzd
 
-from jazzd.collection import collect
-from jazzd.evaluate import (distinct_ngram_ratio, format_quality_report, longest_copied_run, longest_repeat_run,
+from jazzd.pipeline.collection import collect
+from jazzd.pipeline.evaluate import (distinct_ngram_ratio, format_quality_report, longest_copied_run, longest_repeat_run,
                             quality_report, type_shares)
-from jazzd.modeldir import load_model
+from jazzd.core.modeldir import load_model
 
 
 def test_longest_repeat_run():
@@ -71,7 +71,7 @@ def test_report_of_the_metheny_model_on_its_corpus(metheny_pieces):
 def test_a_foreign_corpus_leaves_out_bars_with_unknown_values():
     from conftest import SHARED
 
-    from jazzd.dataset import split
+    from jazzd.pipeline.dataset import split
 
     pieces = collect([SHARED / "data" / "wjazzd" / "ArtPepper_Anthropology_001.mid"], progress=False).pieces
     model = load_model(METHENY_MODEL)

@@ -1,8 +1,8 @@
 import pytest
 
 from jazzd.errors import GrammarError
-from jazzd.grammar import ELEMENT_TYPES, SLACK_SEMITONES, MelodyNote, Value, element_types, parse_measure
-from jazzd.harmony import chord_from_symbol
+from jazzd.core.grammar import ELEMENT_TYPES, SLACK_SEMITONES, MelodyNote, Value, element_types, parse_measure
+from jazzd.core.harmony import chord_from_symbol
 
 
 @pytest.mark.parametrize("text", ["C,0.250,<M-2,m-6>", "R,0.500", "S,0.333", "A,1.000,<m3,m-3>", "X,0.083,<P8,d5>"])

@@ -1,7 +1,7 @@
 import pytest
 
 from jazzd.errors import ChordSymbolError
-from jazzd.harmony import CHORD_SCALES, Progression, chord_from_pitches, chord_from_symbol, chord_scale_name
+from jazzd.core.harmony import CHORD_SCALES, Progression, chord_from_pitches, chord_from_symbol, chord_scale_name
 
 PC = {"C": 0, "C#": 1, "Db": 1, "D": 2, "Eb": 3, "E": 4, "F": 5, "F#": 6, "Gb": 6, "G": 7, "Ab": 8, "A": 9, "Bb": 10, "B": 11}
 

@@ -3,9 +3,9 @@ import pytest
 
 from conftest import DEFAULT_MODEL
 from jazzd.errors import ModelError
-from jazzd.improviser import Improviser, sample_index
-from jazzd.modeldir import load_model
-from jazzd.vocab import Vocabulary
+from jazzd.core.improviser import Improviser, sample_index
+from jazzd.core.modeldir import load_model
+from jazzd.core.vocab import Vocabulary
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_mismatched_vocabulary_and_bad_input(model):
 
 
 def random_weights(n_values, n_a, layers, seed=0):
-    from jazzd.improviser import LSTMWeights
+    from jazzd.core.improviser import LSTMWeights
 
     rng = np.random.default_rng(seed)
     cell = lambda n_in: (rng.normal(0, 0.4, (n_in, 4 * n_a)), rng.normal(0, 0.4, (n_a, 4 * n_a)),  # noqa: E731
@@ -87,7 +87,7 @@ def test_numpy_step_equals_keras_over_200_steps(model, which):
     model's cell state c grows by about 1 per step (the forget gate is ~1), so c
     is compared relative to its size: float32 holds 175.0 only to ~1e-5.
     """
-    from jazzd.model import one_step_model
+    from jazzd.pipeline.model import one_step_model
 
     weights = model.weights if which == "default model" else random_weights(model.n_values, 32, 2)
     keras_step = one_step_model(weights)
@@ -108,7 +108,7 @@ def test_numpy_step_equals_keras_over_200_steps(model, which):
 
 @pytest.mark.tf
 def test_course_inference_model_matches_numpy_argmax(model):
-    from jazzd.model import music_inference_model
+    from jazzd.pipeline.model import music_inference_model
 
     inference = music_inference_model(model.weights, Ty=30)
     outputs = inference.predict([np.zeros((1, 1, model.n_values)), np.zeros((1, model.n_a)), np.zeros((1, model.n_a))], verbose=0)

@@ -2,10 +2,10 @@
 
 import pytest
 
-from jazzd.harmony import Progression
-from jazzd.interplay import Answer, Interplay, Interrupt, Prime
-from jazzd.phrase import Phrase, quantize
-from jazzd.grammar import Value
+from jazzd.core.harmony import Progression
+from jazzd.live.interplay import Answer, Interplay, Interrupt, Prime
+from jazzd.live.phrase import Phrase, quantize
+from jazzd.core.grammar import Value
 
 PROG = Progression("| Cmaj7 | Dm7 | G7 | Cmaj7 |")
 
@@ -40,8 +40,8 @@ def test_quantize_rounds_as_the_corpus_does():
 
     import numpy as np
 
-    from jazzd.corpus import snap_to_grid
-    from jazzd.grammar import MelodyNote
+    from jazzd.pipeline.corpus import snap_to_grid
+    from jazzd.core.grammar import MelodyNote
 
     points = sorted({Fraction(k, 4) for k in range(13)} | {Fraction(k, 3) for k in range(10)})
     ties = [float((a + b) / 2) for a, b in zip(points, points[1:])]  # halfway between neighbours

@@ -4,10 +4,10 @@ import pytest
 
 import mido
 
-from jazzd.clock import MidiClock, TempoClock
-from jazzd.controls import ControlMap
-from jazzd.harmony import LiveHarmony, chord_from_symbol
-from jazzd.listener import Listener
+from jazzd.live.clock import MidiClock, TempoClock
+from jazzd.live.controls import ControlMap
+from jazzd.core.harmony import LiveHarmony, chord_from_symbol
+from jazzd.live.listener import Listener
 
 
 class FakeScheduler:
@@ -116,7 +116,7 @@ def test_the_listener_thread_polls_the_port_until_stopped(caplog):
     port = ScriptedPort([[(2.0, mido.Message("note_on", note=64, velocity=90))], [],
                          [(2.5, mido.Message("note_off", note=64)), (2.6, mido.Message("sysex", data=[1]))]],
                         unreadable=3)
-    with caplog.at_level("WARNING", logger="jazzd.listener"):
+    with caplog.at_level("WARNING", logger="jazzd.live.listener"):
         listener.start(port)
         deadline = time.monotonic() + 2
         while port.polls < 10 and time.monotonic() < deadline:

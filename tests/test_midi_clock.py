@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from jazzd.clock import PPQN, MidiClock
+from jazzd.live.clock import PPQN, MidiClock
 
 
 def pulses(clock, bpm, start_s, n, first_index=0, jitter=None):

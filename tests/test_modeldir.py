@@ -6,7 +6,7 @@ import pytest
 
 from conftest import DEFAULT_MODEL
 from jazzd.errors import ModelError
-from jazzd.modeldir import load_model, save_model
+from jazzd.core.modeldir import load_model, save_model
 
 
 def test_the_bundled_model_loads_without_tensorflow():

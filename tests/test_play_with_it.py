@@ -18,7 +18,7 @@ import pytest
 from conftest import jazzd
 from jack_session import JackSession, sleep_until
 
-from jazzd.realizer import note_name
+from jazzd.core.realizer import note_name
 from test_cli import read_notes
 from test_live import check_released
 

@@ -5,9 +5,9 @@ import mido
 import numpy as np
 import pytest
 
-from jazzd.clock import TempoClock
+from jazzd.live.clock import TempoClock
 from jazzd.errors import PortError
-from jazzd.ports import (ArrivalClock, MidiFileRecorder, RtMidiInput, RtMidiOutput, choose_backend,
+from jazzd.live.ports import (ArrivalClock, MidiFileRecorder, RtMidiInput, RtMidiOutput, choose_backend,
                          is_midi_file_target, match_port)
 
 

@@ -3,9 +3,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from jazzd.grammar import Value
-from jazzd.harmony import chord_from_symbol
-from jazzd.realizer import GRID, TICKS_PER_BEAT, Note, Realizer, note_name, snap_end
+from jazzd.core.grammar import Value
+from jazzd.core.harmony import chord_from_symbol
+from jazzd.core.realizer import GRID, TICKS_PER_BEAT, Note, Realizer, note_name, snap_end
 
 CHORDS = [chord_from_symbol(s) for s in ("Dm7", "G7b9", "Cmaj7", "F#m7b5")]
 

@@ -3,9 +3,9 @@ import time
 import mido
 import pytest
 
-from jazzd.clock import TempoClock
-from jazzd.realizer import Note
-from jazzd.scheduler import ALL_NOTES_OFF, Scheduler
+from jazzd.live.clock import TempoClock
+from jazzd.core.realizer import Note
+from jazzd.live.scheduler import ALL_NOTES_OFF, Scheduler
 from conftest import wait_for
 
 

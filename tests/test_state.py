@@ -2,10 +2,10 @@ import json
 
 
 from conftest import DEFAULT_MODEL
-from jazzd.improviser import Improviser
-from jazzd.modeldir import load_model
-from jazzd.solo import seeded_generators
-from jazzd.state import load_state, model_digest, restore_generators, save_state
+from jazzd.core.improviser import Improviser
+from jazzd.core.modeldir import load_model
+from jazzd.core.solo import seeded_generators
+from jazzd.live.state import load_state, model_digest, restore_generators, save_state
 
 
 def test_state_round_trip_continues_the_same_solo(tmp_path):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import SOLO_MANIFEST, jazzd
-from jazzd.corpus import load_corpus
-from jazzd.modeldir import load_model
-from jazzd.vocab import Vocabulary
+from jazzd.pipeline.corpus import load_corpus
+from jazzd.core.modeldir import load_model
+from jazzd.core.vocab import Vocabulary
 from test_cli import read_notes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.tf]

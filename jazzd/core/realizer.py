@@ -25,8 +25,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from jazzd.grammar import Value
-from jazzd.harmony import Chord
+from jazzd.core.grammar import Value
+from jazzd.core.harmony import Chord
 
 GRID = (Fraction(1, 4), Fraction(1, 3))  # the beat subdivisions onsets may land on
 TICKS_PER_BEAT = 12  # the timeline's unit: a quarter of a beat is 3 ticks, a third 4

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jazzd.errors import ModelError
-from jazzd.vocab import Vocabulary
+from jazzd.core.vocab import Vocabulary
 
 CELL_NAMES = ("kernel", "recurrent_kernel", "bias")
 DENSE_NAMES = ("dense/kernel", "dense/bias")

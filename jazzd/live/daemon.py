@@ -6,8 +6,8 @@ Four threads:
   interplay; it applies what the listener hands over (player notes, controls,
   transport) and keeps the scheduler's queue `lookahead_beats` ahead of the
   playhead (solo values, realized, with feel; the comp);
-- listener (jazzd.listener): sorts MIDI input; never blocks anything;
-- sender (jazzd.scheduler): sends each message at its time.
+- listener (jazzd.live.listener): sorts MIDI input; never blocks anything;
+- sender (jazzd.live.scheduler): sends each message at its time.
 
 SIGINT and SIGTERM set one event; a `finally:` stops the threads, sends a
 note-off for every sounding note and All Notes Off on every channel used,
@@ -28,18 +28,18 @@ from pathlib import Path
 
 import mido
 
-from jazzd.clock import MidiClock, TempoClock
+from jazzd.live.clock import MidiClock, TempoClock
 from jazzd.config import Config
-from jazzd.controls import ControlMap
-from jazzd.harmony import LiveHarmony
-from jazzd.interplay import Answer, Interplay, Interrupt, Prime
-from jazzd.listener import Listener
-from jazzd.modeldir import load_model
-from jazzd.ports import open_input, open_output
-from jazzd.realizer import Note, note_name
-from jazzd.scheduler import Scheduler
-from jazzd.solo import SoloEvent, comp_notes, from_config
-from jazzd.state import load_state, model_digest, restore_generators, save_state
+from jazzd.live.controls import ControlMap
+from jazzd.core.harmony import LiveHarmony
+from jazzd.live.interplay import Answer, Interplay, Interrupt, Prime
+from jazzd.live.listener import Listener
+from jazzd.core.modeldir import load_model
+from jazzd.live.ports import open_input, open_output
+from jazzd.core.realizer import Note, note_name
+from jazzd.live.scheduler import Scheduler
+from jazzd.core.solo import SoloEvent, comp_notes, from_config
+from jazzd.live.state import load_state, model_digest, restore_generators, save_state
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from jazzd.controls import MODES
-from jazzd.phrase import Phrase
+from jazzd.live.controls import MODES
+from jazzd.live.phrase import Phrase
 
 
 @dataclass(frozen=True)

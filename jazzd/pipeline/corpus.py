@@ -27,10 +27,10 @@ from pathlib import Path
 import mido
 
 from jazzd.errors import CorpusError, GrammarError
-from jazzd.grammar import MelodyNote, measure_timeline, parse_measure
-from jazzd.harmony import chord_of
-from jazzd.realizer import GRID_POINTS, TICKS_PER_BEAT, nearest_grid_tick
-from jazzd.parts import (MIN_CHORD_PITCH_CLASSES, NO_CHORD_FIGURE, ChordEvent, chordify, find_melody,
+from jazzd.core.grammar import MelodyNote, measure_timeline, parse_measure
+from jazzd.core.harmony import chord_of
+from jazzd.core.realizer import GRID_POINTS, TICKS_PER_BEAT, nearest_grid_tick
+from jazzd.pipeline.parts import (MIN_CHORD_PITCH_CLASSES, NO_CHORD_FIGURE, ChordEvent, chordify, find_melody,
                          is_drum_part, split_channels, text_chords)
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class CorpusSpec:
     Args:
         path: the MIDI file.
         melody: the melody part, as a music21 part index or a (case-insensitive)
-            part or instrument name, or "auto" for jazzd.parts.find_melody.
+            part or instrument name, or "auto" for jazzd.pipeline.parts.find_melody.
         chords: the chord part, the same way, or "auto": chord symbols written
             in the file (Text/Marker events), else the other parts chordified.
         chord_window: for chordified chords, "beat" or "half bar".
@@ -133,7 +133,8 @@ class Piece:
 @functools.lru_cache(maxsize=1)
 def _code_digest() -> str:
     """SHA-256 of the modules whose code decides a piece's values."""
-    from jazzd import grammar, harmony, parts, realizer
+    from jazzd.core import grammar, harmony, realizer
+    from jazzd.pipeline import parts
 
     digest = hashlib.sha256()
     for module in (__file__, grammar.__file__, harmony.__file__, parts.__file__, realizer.__file__):
@@ -436,7 +437,7 @@ def snap_to_grid(notes: list[MelodyNote], end: float) -> list[MelodyNote]:
         end: where the selection ends (beats); no note lasts past it.
     Returns:
         The snapped notes, onsets strictly increasing, on the realizer's grid
-        (jazzd.realizer.GRID, TICKS_PER_BEAT ticks a beat).
+        (jazzd.core.realizer.GRID, TICKS_PER_BEAT ticks a beat).
     """
     tpb = TICKS_PER_BEAT
 

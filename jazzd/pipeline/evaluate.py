@@ -2,9 +2,9 @@
 
 Two halves:
 
-1. Prediction, on the corpus's held-out bars (jazzd.dataset's split): loss per
+1. Prediction, on the corpus's held-out bars (jazzd.pipeline.dataset's split): loss per
    value (natural log) and perplexity of the LSTM next to unigram, bigram and
-   trigram baselines with Witten-Bell smoothing (jazzd.baseline) fitted on the
+   trigram baselines with Witten-Bell smoothing (jazzd.pipeline.baseline) fitted on the
    same split's training bars.
 2. Generation, N bars improvised over the corpus's own chords (through the same
    Soloist the daemon uses): the share of notes that sound as chord, scale,
@@ -24,13 +24,13 @@ from typing import Sequence
 
 import numpy as np
 
-from jazzd.baseline import NgramModel, evaluate
-from jazzd.corpus import Piece
-from jazzd.dataset import split
-from jazzd.grammar import ELEMENT_TYPES, PITCHED_TYPES
-from jazzd.harmony import progression_from_json, progression_to_json
-from jazzd.improviser import Improviser
-from jazzd.solo import make_soloist, seeded_generators
+from jazzd.pipeline.baseline import NgramModel, evaluate
+from jazzd.pipeline.corpus import Piece
+from jazzd.pipeline.dataset import split
+from jazzd.core.grammar import ELEMENT_TYPES, PITCHED_TYPES
+from jazzd.core.harmony import progression_from_json, progression_to_json
+from jazzd.core.improviser import Improviser
+from jazzd.core.solo import make_soloist, seeded_generators
 
 GOAL_SHARE_POINTS = 5.0
 GOAL_REPEAT_RUN = 8
@@ -120,7 +120,7 @@ def generation_report(model, pieces: Sequence[Piece], bars: int = 64, temperatur
     """Statistics of `bars` bars generated over the corpus's chords, next to the corpus's own.
 
     Args:
-        model: a loaded jazzd.modeldir.ModelDir.
+        model: a loaded jazzd.core.modeldir.ModelDir.
         pieces: the corpus (its chords, in order and looped, are the harmony).
         bars: how many bars to generate.
         temperature: sampling temperature.

@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from jazzd.errors import GrammarError, ModelError
-from jazzd.grammar import Value
+from jazzd.core.grammar import Value
 
 
 class Vocabulary:

@@ -24,7 +24,7 @@ import queue
 import threading
 import time
 
-from jazzd.harmony import chord_from_pitches
+from jazzd.core.harmony import chord_from_pitches
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from jazzd.errors import ModelError
-from jazzd.improviser import LSTMWeights
-from jazzd.vocab import Vocabulary
+from jazzd.core.improviser import LSTMWeights
+from jazzd.core.vocab import Vocabulary
 
 WEIGHTS_FILE = "weights.npz"
 VOCAB_FILE = "vocab.json"

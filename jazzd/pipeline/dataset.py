@@ -18,8 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
-from jazzd.corpus import Piece
-from jazzd.vocab import Vocabulary
+from jazzd.pipeline.corpus import Piece
+from jazzd.core.vocab import Vocabulary
 
 HOLDOUT_EVERY = 5
 HOLDOUT_PHASE = 4

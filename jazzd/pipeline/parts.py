@@ -24,7 +24,7 @@ from pathlib import Path
 import mido
 
 from jazzd.errors import ChordSymbolError, CorpusError
-from jazzd.harmony import NO_CHORD, chord_from_figure, chord_from_symbol, symbol_to_figure
+from jazzd.core.harmony import NO_CHORD, chord_from_figure, chord_from_symbol, symbol_to_figure
 
 MIN_MONOPHONIC = 0.8  # share of a part's onsets that hold a single note
 SOLO_REGISTER_LOW = 48  # C3: a melody part's median pitch is at least this (a bass line's is lower)

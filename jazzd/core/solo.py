@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jazzd.grammar import Value
-from jazzd.harmony import Chord, Progression
-from jazzd.improviser import Improviser
-from jazzd.realizer import TICKS_PER_BEAT, Note, Realizer
+from jazzd.core.grammar import Value
+from jazzd.core.harmony import Chord, Progression
+from jazzd.core.improviser import Improviser
+from jazzd.core.realizer import TICKS_PER_BEAT, Note, Realizer
 
 
 GENERATORS = ("sampling", "realization", "feel")
@@ -38,7 +38,7 @@ class SoloEvent:
 
 def make_soloist(model, harmony, generators: dict, *, temperature: float = 1.0, low: int = 52, high: int = 81,
                  velocity: int = 90) -> "Soloist":
-    """A Soloist for a loaded model (jazzd.modeldir.ModelDir) over a harmony.
+    """A Soloist for a loaded model (jazzd.core.modeldir.ModelDir) over a harmony.
 
     Args:
         generators: from seeded_generators(); the same seed, model, harmony and
@@ -61,7 +61,7 @@ def from_config(config, model, seed: int | None, live: bool = True):
     Raises:
         ConfigError: see Config.harmony.
     """
-    from jazzd.feel import Feel
+    from jazzd.core.feel import Feel
 
     if config["harmony.source"] == "live" and not live:
         harmony = config.progression()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import mido
 
-from jazzd.realizer import Note
+from jazzd.core.realizer import Note
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ class Scheduler:
     """Sends timestamped messages to a port at the times a clock gives their beats.
 
     Args:
-        port: an output with send(msg, due_s) and close() (see jazzd.ports).
-        clock: anything with seconds_at(beat) (see jazzd.clock).
+        port: an output with send(msg, due_s) and close() (see jazzd.live.ports).
+        clock: anything with seconds_at(beat) (see jazzd.live.clock).
         spin_s: how long before a deadline to stop sleeping and spin. Default 0.5 ms.
         late_warning_s: lateness that gets a log line. Default 20 ms.
         record_timing: keep (due_s, sent_s) for every message (see timing).

@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass, field
 
 from jazzd.errors import ChordSymbolError
-from jazzd.grammar import element_types
+from jazzd.core.grammar import element_types
 
 # Chord scales, as semitones above the root. The course derives a scale with
 # music21's Scale.derive(), which picks any scale holding the chord's notes
@@ -468,7 +468,7 @@ def progression_to_json(measures) -> dict:
     """The chords of corpus measures, for a model's metadata.
 
     Args:
-        measures: jazzd.corpus.Measure objects in order (their chords are
+        measures: jazzd.pipeline.corpus.Measure objects in order (their chords are
             (offset, MIDI note numbers) pairs).
     Returns:
         {"beats_per_bar": the most common bar length, "bars": [[length,

@@ -1,7 +1,7 @@
 """A corpus of many files: folders walked, files parsed in parallel, unusable ones skipped.
 
 `jazzd train PATH ...` takes MIDI files, folders (searched recursively for
-.mid/.midi) and corpus manifests. Each file is parsed by jazzd.corpus.load_piece
+.mid/.midi) and corpus manifests. Each file is parsed by jazzd.pipeline.corpus.load_piece
 (cached per file hash) in a pool of worker processes, one per core, with a
 progress bar over the files. A file with no usable melody or harmony is
 reported by name with the reason and skipped; only a run where nothing is usable
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from jazzd.corpus import CorpusSpec, Piece, load_piece, spec_for
+from jazzd.pipeline.corpus import CorpusSpec, Piece, load_piece, spec_for
 from jazzd.errors import CorpusError
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ bann
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jazzd.improviser import CELL_NAMES, LSTMWeights, layer_prefix  # noqa: E402
+from jazzd.core.improviser import CELL_NAMES, LSTMWeights, layer_prefix  # noqa: E402
 
 LEARNING_RATE = 0.01
 BETA_1 = 0.9

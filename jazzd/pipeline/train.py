@@ -18,11 +18,11 @@ from typing import Callable, Sequence
 from jazzd import __version__
 import numpy as np
 
-from jazzd.corpus import Piece
-from jazzd.dataset import HOLDOUT_BLOCK, HOLDOUT_EVERY, HOLDOUT_PHASE, VALIDATION_PHASE, split, window_indices
-from jazzd.harmony import progression_to_json
-from jazzd.modeldir import ModelDir, save_model
-from jazzd.vocab import Vocabulary
+from jazzd.pipeline.corpus import Piece
+from jazzd.pipeline.dataset import HOLDOUT_BLOCK, HOLDOUT_EVERY, HOLDOUT_PHASE, VALIDATION_PHASE, split, window_indices
+from jazzd.core.harmony import progression_to_json
+from jazzd.core.modeldir import ModelDir, save_model
+from jazzd.core.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def train(sources, out: Path, n_a: int = N_A, Tx: int = TX, epochs: int = EPOCHS
     """Train a model on corpus sources and write it to a model directory.
 
     Args:
-        sources: MIDI files, folders of them, or corpus manifests (see jazzd.collection).
+        sources: MIDI files, folders of them, or corpus manifests (see jazzd.pipeline.collection).
         out: the model directory to write.
         n_a: LSTM units. Default 64.
         layers: stacked LSTM layers. Default 1 (the course).
@@ -101,15 +101,15 @@ def train(sources, out: Path, n_a: int = N_A, Tx: int = TX, epochs: int = EPOCHS
         learning_rate: Adam's step size. Default 0.01 (the course).
         label_smoothing: share of each target spread over all values. Default 0 (the course).
         evaluate_bars: bars generated for the quality report saved in the metadata.
-        workers, progress: parsing (see jazzd.collection.collect).
+        workers, progress: parsing (see jazzd.pipeline.collection.collect).
         corpus_overrides: melody, chords, start, end, ... for every file.
     Returns:
         The metadata written to out/metadata.json.
     Raises:
         CorpusError: if a source is missing or no file is usable (see collect).
     """
-    from jazzd.collection import collect
-    from jazzd.evaluate import format_quality_report, quality_report
+    from jazzd.pipeline.collection import collect
+    from jazzd.pipeline.evaluate import format_quality_report, quality_report
 
     sources = [str(s) for s in sources]
     collection = collect(sources, workers=workers, progress=progress, report=lambda line: echo(line),

@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from jazzd.grammar import MelodyNote, measure_timeline, parse_measure
-from jazzd.realizer import GRID, TICKS_PER_BEAT, nearest_grid_tick
+from jazzd.core.grammar import MelodyNote, measure_timeline, parse_measure
+from jazzd.core.realizer import GRID, TICKS_PER_BEAT, nearest_grid_tick
 
 
 def quantize(beat: float) -> Fraction:
@@ -88,7 +88,7 @@ class Phrase:
         Returns:
             Per bar with at least one note, its values as strings (a bar without
             notes gives none, as in the corpus).
-        Source: jazzd.corpus (the same timeline and parse as the training data).
+        Source: jazzd.pipeline.corpus (the same timeline and parse as the training data).
         """
         bpb = self.beats_per_bar
         played = []

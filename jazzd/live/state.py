@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jazzd.modeldir import VOCAB_FILE, WEIGHTS_FILE
+from jazzd.core.modeldir import VOCAB_FILE, WEIGHTS_FILE
 
 FORMAT = 1
 

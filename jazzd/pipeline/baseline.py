@@ -12,8 +12,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from jazzd.dataset import HeldOut
-from jazzd.vocab import Vocabulary
+from jazzd.pipeline.dataset import HeldOut
+from jazzd.core.vocab import Vocabulary
 
 # Predicts, for each target value, the distribution over the vocabulary given the
 # context values and the targets before it: (context, target) -> (len(target), n_values).

@@ -10,7 +10,7 @@ Grammars", 2009, as used by deepjazz and the deeplearning.ai course):
   third, written as music21 interval names ("M-2" = a major second down).
 
 The element types are decided per pitch class by `element_types`, from a
-chord's tones and its chord scale (see jazzd.harmony.Chord).
+chord's tones and its chord scale (see jazzd.core.harmony.Chord).
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ def parse_measure(notes: Sequence[MelodyNote], chords: Sequence[tuple[float, obj
 
     Args:
         notes: the measure's notes and rests, monophonic, sorted by offset (beats).
-        chords: (offset in beats, jazzd.harmony.Chord) pairs, sorted; each note
+        chords: (offset in beats, jazzd.core.harmony.Chord) pairs, sorted; each note
             takes the last chord at or before its onset, else the first chord.
     Returns:
         One Value per note or rest. The first pitched note of the measure has

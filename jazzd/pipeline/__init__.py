@@ -1,0 +1,1 @@
+"""The offline pipeline: corpus MIDI -> values -> windows -> Keras training -> model directory, and its evaluation."""
