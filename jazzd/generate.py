@@ -16,7 +16,7 @@ import mido
 from jazzd.errors import ChordSymbolError
 from jazzd.core.feel import Feel
 from jazzd.core.harmony import symbol_to_figure
-from jazzd.core.realizer import Note
+from jazzd.core.timeline import Note
 from jazzd.core.solo import SoloEvent, Soloist, comp_notes
 
 TICKS_PER_BEAT = 480

@@ -22,7 +22,7 @@ from typing import Sequence
 from jazzd.errors import JazzdError
 from jazzd.core.grammar import ELEMENT_TYPES
 from jazzd.core.harmony import Chord
-from jazzd.core.realizer import note_name
+from jazzd.core.timeline import note_name
 
 TYPE_COLOURS = {"C": "#2b8a3e", "S": "#1c7ed6", "A": "#f08c00", "X": "#e03131"}
 BLACK_KEYS = {1, 3, 6, 8, 10}

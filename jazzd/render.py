@@ -23,7 +23,8 @@ from pathlib import Path
 import mido
 
 from jazzd.errors import JazzdError
-from jazzd.pipeline.parts import DRUM_CHANNEL, MIN_MONOPHONIC, SOLO_REGISTER_LOW
+from jazzd.core.midi import DRUM_CHANNEL
+from jazzd.pipeline.parts import MIN_MONOPHONIC, SOLO_REGISTER_LOW
 
 SOUNDFONT_PATHS = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",  # Debian/Ubuntu fluid-soundfont-gm

@@ -2,42 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-METHENY = SHARED / "data" / "original_metheny.mid"
-SOLO_MANIFEST = ROOT / "data" / "metheny_solo.toml"
-DEFAULT_MODEL = ROOT / "models" / "default"
-METHENY_MODEL = ROOT / "models" / "metheny"  # trained on data/metheny_guitar.toml
-JAZZD = [sys.executable, "-m", "jazzd.cli"]
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def jazzd(*args, env=None, cwd=None, timeout=120, **kwargs) -> subprocess.CompletedProcess:
-    """Run the real CLI as a subprocess; returns the CompletedProcess (text mode)."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([*JAZZD, *map(str, args)], capture_output=True, text=True, env=full_env,
-                          cwd=cwd or ROOT, timeout=timeout, **kwargs)
-
-
-def wait_for(condition, timeout: float, interval: float = 0.02, what: str = "condition"):
-    """Poll until condition() is truthy; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+from helpers import DEFAULT_MODEL, IN_CI  # noqa: F401  (the paths and helpers live in helpers.py)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,9 +1,14 @@
-"""A test client on the JACK server that plays the keyboard and the DAW to `jazzd run` and hears it."""
+"""A test client on the JACK server that plays the keyboard and the DAW to `jazzd run` and hears it.
+
+Every wait here is on a condition (a port, a connection, a log line, the process
+having exited) with a deadline, never a fixed sleep racing jazzd's start-up.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -14,10 +19,11 @@ from pathlib import Path
 import mido
 import rtmidi
 
-from conftest import DEFAULT_MODEL, JAZZD, ROOT, wait_for
+from helpers import DEFAULT_MODEL, JAZZD, ROOT, wait_for
 
 KEYBOARD = "jazzd-test-kbd:keys"
 LISTENER = "jazzd-test:in"
+START_TIMEOUT_S = 90  # a loaded VM starts jazzd in seconds; this is only the deadline
 
 
 class JackUnavailable(RuntimeError):
@@ -28,7 +34,7 @@ def jack_answers() -> bool:
     """Whether a JACK server answers (never starts one)."""
     env = {**os.environ, "JACK_NO_START_SERVER": "1"}
     try:
-        return subprocess.run(["jack_lsp"], capture_output=True, env=env, timeout=5).returncode == 0
+        return subprocess.run(["jack_lsp"], capture_output=True, env=env, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -56,12 +62,11 @@ def running_jack_server(period: int = 256, name: str | None = None, log_path: Pa
     if shutil.which("jackd") is None:
         raise JackUnavailable("jackd is not installed (Debian package jackd2)")
     command = ["jackd", *(["-n", name] if name else []), *(["-p", str(port_max)] if port_max else []),
-               "--no-realtime", "-d", "dummy", "-r", "48000",
-               "-p", str(period)]
+               "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(period)]
     with open(log_path or os.devnull, "w") as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for(jack_answers, 15, 0.1, "the JACK server to answer")
+        wait_for(jack_answers, 30, 0.1, "the JACK server to answer")
         yield server
     finally:
         server.terminate()
@@ -73,6 +78,19 @@ def running_jack_server(period: int = 256, name: str | None = None, log_path: Pa
 
 def jack_ports() -> list[str]:
     return subprocess.run(["jack_lsp"], capture_output=True, text=True).stdout.splitlines()
+
+
+def jack_connections() -> dict[str, list[str]]:
+    """port -> the ports it is connected to (jack_lsp -c)."""
+    out = subprocess.run(["jack_lsp", "-c"], capture_output=True, text=True).stdout.splitlines()
+    connections, port = {}, None
+    for line in out:
+        if line.startswith((" ", "\t")):
+            connections.setdefault(port, []).append(line.strip())
+        else:
+            port = line.strip()
+            connections.setdefault(port, [])
+    return connections
 
 
 def sleep_until(t: float) -> None:
@@ -88,9 +106,9 @@ class Receiver:
     """A test client's JACK input ("jazzd-test:in") that keeps every message with its arrival time.
 
     It reads the port the way jazzd does (jazzd.live.ports.RtMidiInput, polled from a
-    thread): a Python callback on python-rtmidi's JACK thread waits for the GIL
-    and, on a loaded machine, makes the test client miss JACK cycles and lose
-    what jazzd sent in them.
+    thread): a Python callback on python-rtmidi's JACK thread waits for the GIL and,
+    on a loaded machine, makes the test client miss JACK cycles and lose what jazzd
+    sent in them.
     """
 
     def __init__(self, client_name: str = "jazzd-test", port_name: str = "in"):
@@ -108,7 +126,7 @@ class Receiver:
 
     def notes(self, channel: int | None = None) -> list[tuple[float, int]]:
         """(arrival time, MIDI note) of every note-on heard, on one channel (0-based) or all."""
-        return [(t, m.note) for t, m in self.received
+        return [(t, m.note) for t, m in list(self.received)
                 if m.type == "note_on" and m.velocity > 0 and (channel is None or m.channel == channel)]
 
     @property
@@ -123,6 +141,32 @@ class Receiver:
         self._thread.join()
         self.received.extend(self._port.poll())
         self._port.close()
+
+
+class LogReader:
+    """Reads a process's stderr on a thread, so a test can wait for a line while it runs."""
+
+    def __init__(self, stream):
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, pattern: str, timeout: float = 30, what: str | None = None) -> re.Match:
+        """The first line matching a regular expression, waited for."""
+        regex = re.compile(pattern)
+        return wait_for(lambda: next((m for line in list(self.lines) if (m := regex.search(line))), None),
+                        timeout, 0.02, what or f"jazzd to log {pattern!r}")
+
+    def join(self, timeout: float = 10) -> None:
+        self._thread.join(timeout)
 
 
 class JackSession:
@@ -140,40 +184,55 @@ class JackSession:
         self.keyboard.open_virtual_port("keys")
         self.listener = Receiver()
         self.received = self.listener.received
-        wait_for(lambda: KEYBOARD in jack_ports() and LISTENER in jack_ports(), 10, what="the test client's ports")
+        wait_for(lambda: KEYBOARD in jack_ports() and LISTENER in jack_ports(), 30, what="the test client's ports")
         self.config_path = tmp_path / "config.toml"
         self.config_path.write_text(f'[model]\npath = "{model}"\n{config}\n')
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [*JAZZD, "run", "--config", str(self.config_path), "--backend", "jack", "--output", LISTENER,
              "--input", KEYBOARD, *args],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.stderr = ""
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.log = LogReader(self.proc.stderr)
+
+    @property
+    def stderr(self) -> str:
+        return self.log.text
+
+    def wait_ready(self) -> None:
+        """Wait until jazzd has opened both ports and connected them to this client's (it logs it then)."""
+        self.log.wait_for(r"listening on ", START_TIMEOUT_S, "jazzd to open and connect its ports")
+        connections = jack_connections()
+        assert any(p.startswith("jazzd-in:") for p in connections.get(KEYBOARD, [])), connections
+        assert any(p.startswith("jazzd:") for p in connections.get(LISTENER, [])), connections
 
     def send(self, *messages) -> None:
         """Send mido messages or raw byte lists from the keyboard, now."""
         for m in messages:
-            self.keyboard.send_message(m.bytes() if isinstance(m, (mido.Message,)) else list(m))
+            self.keyboard.send_message(m.bytes() if isinstance(m, mido.Message) else list(m))
 
     def notes(self, channel: int):
         """(arrival time, MIDI note) of every note-on heard on a channel (0-based)."""
         return self.listener.notes(channel)
 
-    def first_chord(self, timeout: float = 20.0) -> float:
+    def first_chord(self, timeout: float = START_TIMEOUT_S) -> float:
         """Arrival time of the first comp chord (channel 2), which jazzd plays on beat 0."""
         wait_for(lambda: self.notes(1), timeout, 0.01, "jazzd's first chord")
         return self.notes(1)[0][0]
 
     def stop(self, sig=signal.SIGTERM) -> int:
-        """Signal jazzd, wait for it, keep its stderr; returns the exit code."""
+        """Signal jazzd (if it still runs), wait for it and for its last messages; returns the exit code."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            code = self.proc.wait(15)
+            code = self.proc.wait(30)
         finally:
             self.proc.kill()
-            self.stderr = self.proc.stderr.read()
-        time.sleep(0.15)  # the last messages through JACK
+            self.log.join()
+        # jazzd's last messages cross JACK within a few periods: wait until the stream is quiet
+        count = -1
+        while count != len(self.received):
+            count = len(self.received)
+            time.sleep(0.1)
         return code
 
     def close(self) -> None:

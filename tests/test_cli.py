@@ -4,22 +4,11 @@ import json
 import re
 import shutil
 
-import mido
 import pytest
 
-from conftest import DEFAULT_MODEL, ROOT, jazzd
+from helpers import DEFAULT_MODEL, ROOT, jazzd, one_line_error, read_notes
 
 pytestmark = pytest.mark.e2e
-
-
-def one_line_error(result, code, *fragments):
-    assert result.returncode == code, result.stderr
-    lines = result.stderr.strip().splitlines()
-    errors = [line for line in lines if "error" in line.lower() or "Traceback" in line]
-    assert errors == lines[-1:], result.stderr  # one error line, last, no traceback
-    assert lines[-1].startswith("jazzd: error: ")
-    for fragment in fragments:
-        assert fragment in lines[-1], lines[-1]
 
 
 def test_help_of_every_command():
@@ -84,25 +73,6 @@ def test_model_whose_vocabulary_does_not_match(tmp_path):
     (model / "vocab.json").write_text(json.dumps({"values": values[:10]}))
     one_line_error(jazzd("generate", "--model", model, "-o", tmp_path / "x.mid"), 1,
                    "vocab.json: 10 values, but the weights expect")
-
-
-def read_notes(path):
-    """(channel, note, onset beats, duration beats) of every note in a MIDI file, and the tempo."""
-    midi = mido.MidiFile(path)
-    notes, tempo = [], None
-    for track in midi.tracks:
-        tick, open_notes = 0, {}
-        for msg in track:
-            tick += msg.time
-            if msg.type == "set_tempo":
-                tempo = mido.tempo2bpm(msg.tempo)
-            elif msg.type == "note_on" and msg.velocity > 0:
-                open_notes[(msg.channel, msg.note)] = tick
-            elif msg.type in ("note_off", "note_on"):
-                start = open_notes.pop((msg.channel, msg.note))
-                notes.append((msg.channel, msg.note, start / midi.ticks_per_beat, (tick - start) / midi.ticks_per_beat))
-        assert not open_notes, "a note-on without its note-off"
-    return midi, notes, tempo
 
 
 def test_generate_writes_my_music_mid(tmp_path):

@@ -1,6 +1,6 @@
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from jazzd.config import KEYS, defaults, load_config
 from jazzd.errors import ConfigError
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
-from conftest import IN_CI, SHARED, jazzd
+from helpers import IN_CI, SHARED, jazzd
 
 from jazzd.pianoroll import TYPE_COLOURS
 from jazzd.render import RenderError, melody_channel, render

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from jazzd.core.realizer import Note
+from jazzd.core.timeline import Note
 
 # Velocity added on each beat of a bar (index = beat within the bar), and on
 # notes that start between beats.

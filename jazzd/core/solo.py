@@ -13,7 +13,8 @@ import numpy as np
 from jazzd.core.grammar import Value
 from jazzd.core.harmony import Chord, Progression
 from jazzd.core.improviser import Improviser
-from jazzd.core.realizer import TICKS_PER_BEAT, Note, Realizer
+from jazzd.core.realizer import Realizer
+from jazzd.core.timeline import TICKS_PER_BEAT, Note
 
 
 GENERATORS = ("sampling", "realization", "feel")

@@ -1,34 +1,59 @@
 """Beat clock: beats <-> monotonic seconds. The only place the two units meet.
 
-Every clock source answers the same two questions, seconds_at(beat) and
-beat_at(seconds), so the scheduler and the improviser do not care where the
-tempo comes from.
+Every clock source answers the same questions, so the scheduler and the session
+do not care where the tempo comes from (isobar's clock sources share one
+contract the same way):
+
+- seconds_at(beat): the monotonic time (seconds) a beat falls at, as best known;
+- beat_at(seconds): the beat at a monotonic time;
+- due_s(beat): when a message at that beat may be sent. For the internal clock
+  that is seconds_at(beat); a MIDI clock follower sends nothing before the DAW's
+  pulse at or before the beat has arrived, so a Stop in place of a pulse means
+  no note of that beat sounds;
+- running: whether the transport runs.
+
+Every time is passed in by the caller (mido's MidiFile.play(now=...) does the
+same), so tests drive a clock with made-up times and no waiting.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-import time
+
+from jazzd.core.midi import PPQN, SIXTEENTHS_PER_BEAT
+
+MIN_BPM = 1.0
+MAX_BPM = 1000.0
+
+
+def check_bpm(bpm: float) -> float:
+    """The tempo as a float.
+
+    Raises:
+        ValueError: for a tempo that is not a finite number in MIN_BPM..MAX_BPM.
+    """
+    if not (isinstance(bpm, (int, float)) and math.isfinite(bpm) and MIN_BPM <= bpm <= MAX_BPM):
+        raise ValueError(f"tempo must be a finite number of BPM in {MIN_BPM:g}..{MAX_BPM:g}, got {bpm}")
+    return float(bpm)
 
 
 class TempoClock:
-    """The internal clock: a tempo in BPM from an origin on time.monotonic().
+    """The internal clock: a tempo in BPM from an origin on the monotonic clock.
 
     Args:
-        bpm: tempo in beats (quarter notes) per minute, > 0.
-        origin_s: the monotonic time of beat 0. Default: now.
+        bpm: tempo in beats (quarter notes) per minute.
+        origin_s: the monotonic time of beat 0. Default 0.0; start_at() sets it.
     Raises:
-        ValueError: for a tempo <= 0.
+        ValueError: for a tempo outside MIN_BPM..MAX_BPM or not finite.
     """
 
-    def __init__(self, bpm: float, origin_s: float | None = None):
-        if not bpm > 0:
-            raise ValueError(f"tempo must be > 0 BPM, got {bpm}")
-        origin_s = time.monotonic() if origin_s is None else origin_s
+    running = True  # the internal clock's transport always runs
+
+    def __init__(self, bpm: float, origin_s: float = 0.0):
         # (anchor beat, anchor seconds, seconds per beat), replaced as one tuple
         # so readers on other threads never see half a tempo change.
-        self._anchor = (0.0, float(origin_s), 60.0 / bpm)
+        self._anchor = (0.0, float(origin_s), 60.0 / check_bpm(bpm))
         self._lock = threading.Lock()
 
     @property
@@ -44,71 +69,62 @@ class TempoClock:
         anchor_beat, anchor_s, spb = self._anchor
         return anchor_s + (beat - anchor_beat) * spb
 
+    due_s = seconds_at
+
     def beat_at(self, seconds: float) -> float:
         """The beat (may be fractional or negative) at a monotonic time in seconds."""
         anchor_beat, anchor_s, spb = self._anchor
         return anchor_beat + (seconds - anchor_s) / spb
-
-    running = True  # the internal clock's transport always runs
 
     def start_at(self, origin_s: float, beat: float = 0.0) -> None:
         """Put a beat (default 0) at a monotonic time (seconds), keeping the tempo."""
         with self._lock:
             self._anchor = (float(beat), float(origin_s), self._anchor[2])
 
-    def set_bpm(self, bpm: float, at_s: float | None = None) -> None:
-        """Change the tempo from a moment on, keeping the beat continuous there.
+    def set_bpm(self, bpm: float, at_s: float) -> None:
+        """Change the tempo from a moment (monotonic seconds) on, keeping the beat continuous there.
 
-        Args:
-            bpm: the new tempo, > 0.
-            at_s: monotonic time of the change. Default: now.
         Raises:
-            ValueError: for a tempo <= 0.
+            ValueError: for a tempo outside MIN_BPM..MAX_BPM or not finite.
         """
-        if not bpm > 0:
-            raise ValueError(f"tempo must be > 0 BPM, got {bpm}")
-        at_s = time.monotonic() if at_s is None else at_s
+        spb = 60.0 / check_bpm(bpm)
         with self._lock:
-            self._anchor = (self.beat_at(at_s), at_s, 60.0 / bpm)
+            self._anchor = (self.beat_at(at_s), at_s, spb)
 
 
-PPQN = 24  # MIDI beat clock: pulses per quarter note
-FIT_PULSES = 24  # tempo and phase are fitted over the last beat of pulses
+FIT_PULSES = PPQN  # tempo and phase are fitted over the last beat of pulses
 TIMEOUT_BEATS = 2.0  # no pulse for this long while running counts as Stop
+KEPT_PULSES = 64 * PPQN  # arrival times kept for due_s(): more than any lookahead
 
 
 class MidiClock:
     """Follows MIDI beat clock: 24 pulses per quarter note, Start, Stop, Continue, Song Position.
 
-    Tempo and phase come from a least-squares line through the times of the last
-    FIT_PULSES pulses, so one late pulse moves the fitted beat by a fraction of
-    its lateness instead of jolting the tempo. Beat 0 is the first pulse after
-    Start; Continue resumes from the song position. While the transport is
-    stopped, seconds_at() is +inf: nothing is due.
+    Pulse k of a run is beat (start position + k / 24). A message at a beat is
+    due when the pulse at or before that beat arrives (plus the fraction of a
+    pulse period for a beat between pulses): the DAW's pulse is the beat, so a
+    tempo jump is followed at once and a Stop sent in place of a pulse leaves
+    that pulse's notes unplayed. The tempo (for seconds_at, beat_at and the
+    fraction) is a least-squares line through the last FIT_PULSES pulses.
 
-    The MIDI input thread calls pulse(), start(), stop(), continue_() and
-    song_position() with the arrival times; the scheduler and the improviser read
-    seconds_at()/beat_at(). The fit is replaced as one tuple, so readers never
-    see half an update.
+    The caller passes every arrival time; the clock reads no clock itself.
 
     Args:
-        bpm: the tempo assumed before any pulse arrives, > 0.
+        bpm: the tempo assumed before any pulse arrives.
+    Raises:
+        ValueError: for a tempo outside MIN_BPM..MAX_BPM or not finite.
     """
 
     def __init__(self, bpm: float = 120.0):
-        if not bpm > 0:
-            raise ValueError(f"tempo must be > 0 BPM, got {bpm}")
-        self._pulses: list[tuple[int, float]] = []  # (pulse index, arrival seconds) of the current run
+        self._period = 60.0 / check_bpm(bpm) / PPQN
+        self._fit = (0.0, self._period)  # seconds at pulse 0 (of the song), seconds per pulse
         self._times: list[float] = []  # recent pulse times, running or not, for the tempo
-        self._period = 60.0 / bpm / PPQN
-        self._fit = (0.0, self._period)  # seconds at pulse 0, seconds per pulse
+        self._arrivals: dict[int, float] = {}  # song pulse index -> arrival seconds, this run
         self.running = False
         self._armed = False  # Start or Continue seen; the next pulse starts the run
-        self._position = 0  # pulses: where the next run starts, or where the last one stopped
-        self._index = 0
-        self._last_pulse_s = None
+        self._position = 0  # pulses: the next pulse's index, or where the transport stopped
+        self._last_pulse_s: float | None = None
         self._lock = threading.Lock()
-        self.on_run = None  # called (on the input thread) when a run starts, e.g. to wake the sender
 
     @property
     def bpm(self) -> float:
@@ -120,11 +136,11 @@ class MidiClock:
 
     @property
     def position_beats(self) -> float:
-        """Where the transport is (running) or will start (stopped), in beats."""
+        """Where the transport is (running: the next pulse) or will start (stopped), in beats."""
         return self._position / PPQN
 
     def seconds_at(self, beat: float) -> float:
-        """Monotonic seconds at which a beat falls; +inf while the transport is stopped."""
+        """Monotonic seconds at which a beat falls by the fitted tempo; +inf while stopped."""
         if not self.running:
             return math.inf
         t0, period = self._fit
@@ -137,47 +153,65 @@ class MidiClock:
         t0, period = self._fit
         return (seconds - t0) / (period * PPQN)
 
+    def due_s(self, beat: float) -> float:
+        """When a message at a beat may be sent: the arrival of the pulse at or before it
+        (+inf until that pulse has come, and while stopped), plus the rest of the beat by the fitted tempo."""
+        if not self.running:
+            return math.inf
+        exact = beat * PPQN
+        k = math.floor(exact + 1e-6)
+        if k >= self._position:
+            return math.inf  # that pulse has not arrived (yet)
+        arrived = self._arrivals.get(k)
+        if arrived is None:  # long past: by the fit
+            return self.seconds_at(beat)
+        return arrived + max(0.0, exact - k) * self._fit[1]
+
     def _refit(self) -> None:
-        pulses = self._pulses[-FIT_PULSES:]
         times = self._times[-FIT_PULSES:]
         if len(times) >= 2:
-            gaps = [b - a for a, b in zip(times, times[1:])]
-            self._period = sorted(gaps)[len(gaps) // 2]  # median gap: the tempo between runs
+            gaps = sorted(b - a for a, b in zip(times, times[1:]))
+            self._period = gaps[len(gaps) // 2]  # median gap: the tempo between runs
+        if not self.running:
+            self._fit = (self._fit[0], self._period)
+            return
+        pulses = [(k, self._arrivals[k]) for k in range(max(self._run_start, self._position - FIT_PULSES),
+                                                          self._position)]
         if len(pulses) >= 3:
             n = len(pulses)
             mean_k = sum(k for k, _ in pulses) / n
             mean_t = sum(t for _, t in pulses) / n
             var = sum((k - mean_k) ** 2 for k, _ in pulses)
             period = sum((k - mean_k) * (t - mean_t) for k, t in pulses) / var
-            if period <= 0:
+            if not period > 0:
                 period = self._period
             self._fit = (mean_t - period * mean_k, period)
-        elif pulses:
+        else:
             k, t = pulses[-1]
             self._fit = (t - k * self._period, self._period)
-        else:  # stopped: only the tempo is known
-            self._fit = (self._fit[0], self._period)
 
-    def pulse(self, t: float) -> None:
-        """A Timing Clock message (0xF8) arrived at monotonic time t."""
+    def pulse(self, t: float) -> bool:
+        """A Timing Clock message (0xF8) arrived at monotonic time t.
+
+        Returns:
+            True if this pulse started a run (beat of the start position is now due).
+        """
         with self._lock:
             self._times.append(t)
             del self._times[:-FIT_PULSES]
             self._last_pulse_s = t
+            started = False
             if self._armed:
                 self._armed = False
-                self._index = self._position
-                self._pulses = []
-                self.running = True
+                self.running = started = True
+                self._arrivals = {}
+                self._run_start = self._position
             if self.running:
-                self._pulses.append((self._index, t))
-                del self._pulses[:-FIT_PULSES]
-                self._index += 1
-                self._position = self._index
+                self._arrivals[self._position] = t
+                self._arrivals.pop(self._position - KEPT_PULSES, None)
+                self._position += 1
             self._refit()
-            started = self.running and self._index == self._position and len(self._pulses) == 1
-        if started and self.on_run is not None:
-            self.on_run()
+        return started
 
     def start(self, t: float) -> None:
         """Start (0xFA): play from beat 0 at the next pulse."""
@@ -202,14 +236,9 @@ class MidiClock:
         """Song Position Pointer (0xF2), in MIDI beats (sixteenth notes); ignored while running."""
         with self._lock:
             if not self.running:
-                self._position = int(sixteenths) * (PPQN // 4)
+                self._position = int(sixteenths) * (PPQN // SIXTEENTHS_PER_BEAT)
 
     def timed_out(self, now: float) -> bool:
-        """True if the transport runs but no pulse came for TIMEOUT_BEATS beats (then it stops)."""
+        """True if the transport runs but no pulse came for TIMEOUT_BEATS beats (the caller then stops it)."""
         last = self._last_pulse_s
-        if not self.running or last is None:
-            return False
-        if now - last > TIMEOUT_BEATS * self.seconds_per_beat:
-            self.stop(now)
-            return True
-        return False
+        return self.running and last is not None and now - last > TIMEOUT_BEATS * self.seconds_per_beat

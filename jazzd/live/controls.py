@@ -70,11 +70,11 @@ class ControlMap:
             self.by_cc[number] = CONTROL_BY_NAME[name]
         self.channel = channel
 
-    def read(self, msg) -> tuple[str, object] | None:
-        """(control name, value) for a control_change message this map knows, else None."""
-        if msg.type != "control_change" or (self.channel is not None and msg.channel != self.channel):
+    def read(self, event) -> tuple[str, object] | None:
+        """(control name, value) for a control change (anything with channel, control, value) this map knows, else None."""
+        if self.channel is not None and event.channel != self.channel:
             return None
-        control = self.by_cc.get(msg.control)
+        control = self.by_cc.get(event.control)
         if control is None:
             return None
-        return control.name, control.convert(msg.value)
+        return control.name, control.convert(event.value)

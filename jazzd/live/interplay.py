@@ -34,6 +34,17 @@ class Prime:
 
 
 @dataclass(frozen=True)
+class Heard:
+    """Prime mode: the player's phrase (bars first_bar..last_bar, 0-based) has ended; what jazzd heard of it."""
+
+    first_bar: int
+    last_bar: int
+    notes: int
+    values: tuple[str, ...]
+    primed_from_beat: float
+
+
+@dataclass(frozen=True)
 class Answer:
     """Play from start to end (beats); the line continues from the player's last pitch."""
 
@@ -77,6 +88,7 @@ class Interplay:
         self.phrase = Phrase(beats_per_bar)
         self.answer: Answer | None = None  # trade mode: the answer being played
         self._next_bar = None  # prime mode: the first bar not yet primed
+        self._heard: Heard | None = None  # prime mode: the phrase being primed, bar by bar
         self._ignore_before = -math.inf  # trade mode: notes of a phrase already answered
         self._pending: list = []
         self.mode = "off"
@@ -92,6 +104,7 @@ class Interplay:
         self.phrase.clear()
         self.answer = None
         self._next_bar = None
+        self._heard: Heard | None = None
         self._ignore_before = -math.inf
 
     def note_on(self, beat: float, pitch: int) -> None:
@@ -123,12 +136,8 @@ class Interplay:
             return True
         return self.answer is not None and self.answer.start <= beat < self.answer.end
 
-    def answer_end(self) -> float | None:
-        """Where the current answer ends (trade mode), else None."""
-        return self.answer.end if self.mode == "trade" and self.answer else None
-
     def advance(self, playhead: float) -> list:
-        """Actions due at the playhead: Prime, Answer and Interrupt, in order."""
+        """Actions due at the playhead: Prime, Heard, Answer and Interrupt, in order."""
         actions, self._pending = self._pending, []
         if self.mode == "prime":
             actions += self._advance_prime(playhead)
@@ -138,9 +147,9 @@ class Interplay:
 
     def _advance_prime(self, playhead: float) -> list:
         bpb = self.beats_per_bar
-        if not self.phrase.notes:
-            return []
         if self._next_bar is None:
+            if not self.phrase.notes:
+                return []
             self._next_bar = self.phrase.first_bar()
         # a bar is done half a beat after its end (for note-offs on the bar line)
         done = self.phrase.bar_of(playhead - 0.5) - 1
@@ -149,8 +158,18 @@ class Interplay:
         delay = 1 + math.ceil((0.5 + self.lookahead + 1e-9) / bpb)
         actions = []
         for bar in range(self._next_bar, done + 1):
-            for values in self.phrase.values(bar, bar, self.harmony, playhead):
-                actions.append(Prime(tuple(values), float((bar + delay) * bpb)))
+            values = self.phrase.values(bar, bar, self.harmony, playhead)
+            if values:
+                at = float((bar + delay) * bpb)
+                actions.append(Prime(tuple(values[0]), at))
+                notes = self.phrase.notes_in(bar)
+                heard = self._heard
+                self._heard = (Heard(bar, bar, notes, tuple(values[0]), at) if heard is None else
+                               Heard(heard.first_bar, bar, heard.notes + notes, heard.values + tuple(values[0]),
+                                     heard.primed_from_beat))
+            elif self._heard is not None:  # a bar without notes ends the phrase
+                actions.append(self._heard)
+                self._heard = None
         self._next_bar = done + 1
         self.phrase.drop_before(self._next_bar - 1)
         return actions
@@ -179,7 +198,9 @@ class Interplay:
         else:
             return []
         start = max(start, earliest)
-        last = min(phrase.bar_of(min(playhead, turn_end - 1e-6)), first + self.trade_bars - 1)
+        last = first + self.trade_bars - 1  # a phrase as long as a turn
+        if silent and playhead < turn_end - self.lookahead:  # a shorter phrase: to the bar its last note ends in
+            last = min(last, phrase.bar_of(max(float(n.end) for n in phrase.notes) - 1e-6))
         bars = self.answer_bars or (last - first + 1)
         values = [v for bar_values in phrase.values(first, last, self.harmony, min(playhead, turn_end))
                   for v in bar_values]

@@ -1,20 +1,19 @@
-"""Listener: the MIDI input, sorted into clock, chords, melody and controls.
+"""Listener: the MIDI input, polled on its own thread and turned into typed events.
 
-The listener thread polls the input port (ports.RtMidiInput) every POLL_S for
-what python-rtmidi has queued, each message stamped with its arrival time; no
-Python runs on python-rtmidi's thread, so input never blocks anything. The
-listener sorts it:
+The input port (jazzd.live.ports.RtMidiInput) queues what arrives on
+python-rtmidi's own thread, stamped with its arrival time; no Python runs
+there, so input never blocks the MIDI system. The listener thread polls that
+queue, turns each message into an event (jazzd.live.events: notes, control
+changes, clock pulses, transport, song position) and hands it to the session's
+thread through a queue. Everything else (sysex, active sensing, aftertouch) is
+dropped; bytes that are no MIDI message are counted and logged once a second
+at most.
 
-- MIDI beat clock (clock, start, continue, stop, song position) goes to the
-  MidiClock when the clock source is "midi"; Stop also silences every note at
-  once through the scheduler.
-- Notes on the chord channel, or below the split note, are chord keys: the
-  chord they make is named with music21 and handed to the live harmony.
-- Other notes are melody: (beat, pitch, on/off) to the improviser thread.
-- Control changes mapped in [controls] go to the improviser thread; panic goes
-  straight to the scheduler.
-- Anything else (sysex, unknown status bytes, active sensing) is dropped;
-  bytes that are no MIDI message are counted and logged once a second at most.
+The poll interval adapts: every POLL_ACTIVE_S while messages arrive (a player,
+a MIDI clock), every POLL_IDLE_S after IDLE_AFTER_S of silence. Arrival times
+come from the MIDI system, not from the poll, so a slower poll never moves a
+note; it only delays jazzd's reaction to the first message after a silence by
+up to POLL_IDLE_S.
 """
 
 from __future__ import annotations
@@ -23,127 +22,83 @@ import logging
 import queue
 import threading
 import time
+from typing import Callable
 
-from jazzd.core.harmony import chord_from_pitches
+from jazzd.live.events import from_message
 
 log = logging.getLogger(__name__)
 
-TRANSPORT = {"start", "continue", "stop"}
-POLL_S = 0.001  # seconds between polls of the input: delivery delay only, arrival times come from python-rtmidi
+POLL_ACTIVE_S = 0.001
+POLL_IDLE_S = 0.010
+IDLE_AFTER_S = 2.0
+REPORT_EVERY_S = 1.0  # unreadable input is logged at most this often
 
 
 class Listener:
-    """Sorts MIDI input and hands it on (see the module docstring).
+    """Polls a MIDI input and puts its events on a queue (see the module docstring).
 
     Args:
-        clock: the beat clock (beat_at) used to place notes in beats.
-        events: queue the improviser thread reads: ("note", beat, pitch, on),
-            ("control", name, value, cc), ("transport", kind).
-        scheduler: for panic and Stop (panic()).
-        midi_clock: the MidiClock to feed, or None when the clock is internal.
-        live_harmony: where held chord keys go, or None.
-        controls: a ControlMap.
-        chord_channel: MIDI channel 0..15 of chord keys, or None.
-        split_note: MIDI note number; notes below it are chord keys (0: none).
+        events: the queue the session's thread reads.
+        on_error: called (on the listener thread) with the exception that stops it.
+        clock: returns monotonic seconds (injected by tests). Default time.monotonic.
+    Attributes:
+        received: messages read.
     """
 
-    def __init__(self, clock, events: queue.Queue, scheduler, midi_clock=None, live_harmony=None,
-                 controls=None, chord_channel: int | None = None, split_note: int = 0):
-        self.clock = clock
+    def __init__(self, events: queue.Queue, on_error: Callable[[BaseException], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.events = events
-        self.scheduler = scheduler
-        self.midi_clock = midi_clock
-        self.live_harmony = live_harmony
-        self.controls = controls
-        self.chord_channel = chord_channel
-        self.split_note = split_note
-        self.chord_keys: set[int] = set()
+        self.on_error = on_error
+        self.clock = clock
         self.received = 0
         self._thread: threading.Thread | None = None
-        self._stopping = False
+        self._stopping = threading.Event()
         self._reported_unreadable = 0
-        self._reported_at = 0.0
+        self._reported_at = -REPORT_EVERY_S
+        self._last_message_s = -IDLE_AFTER_S
 
     def start(self, port) -> None:
-        """Poll port (anything with poll() -> [(t, msg)]) on the listener thread until stop()."""
+        """Poll port (anything with poll() -> [(t, mido message)]) on the listener thread until stop()."""
         self._thread = threading.Thread(target=self._run, args=(port,), name="jazzd-listener", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 1.0) -> None:
-        self._stopping = True
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def poll_interval(self, now: float) -> float:
+        """Seconds to the next poll: short while messages arrive, longer after a silence."""
+        return POLL_ACTIVE_S if now - self._last_message_s < IDLE_AFTER_S else POLL_IDLE_S
+
     def _run(self, port) -> None:
-        while not self._stopping:
-            time.sleep(POLL_S)  # cheaper than Event.wait(POLL_S): 0.40 vs 0.60 % of a core at 1,000 wake-ups/s
-            for t, msg in port.poll():
-                try:
-                    self.handle(t, msg)
-                except Exception as err:  # bad input must never stop the daemon
-                    log.warning("ignored MIDI input %s: %s", msg, err)
-            self._report_unreadable(port)
+        try:
+            while not self._stopping.is_set():
+                time.sleep(self.poll_interval(self.clock()))  # cheaper than Event.wait at 1,000 wake-ups/s
+                self.poll_once(port)
+        except BaseException as err:  # a port that fails: the daemon stops and releases every note
+            if self.on_error is not None:
+                self.on_error(err)
+
+    def poll_once(self, port) -> int:
+        """Read what the port has queued, put its events on the queue; returns how many messages were read."""
+        messages = port.poll()
+        for t, msg in messages:
+            event = from_message(t, msg)
+            if event is not None:
+                self.events.put(event)
+        if messages:
+            self.received += len(messages)
+            self._last_message_s = self.clock()
+        self._report_unreadable(port)
+        return len(messages)
 
     def _report_unreadable(self, port) -> None:
         """One warning a second at most for bytes on the input that are no MIDI message."""
         count = getattr(port, "unreadable", 0)
-        now = time.monotonic()
-        if count > self._reported_unreadable and now - self._reported_at >= 1.0:
+        now = self.clock()
+        if count > self._reported_unreadable and now - self._reported_at >= REPORT_EVERY_S:
             log.warning("ignored %d MIDI input message(s) that are not MIDI, the last: %s",
                         count - self._reported_unreadable, port.last_unreadable.hex(" ").upper())
             self._reported_unreadable = count
             self._reported_at = now
-
-    def _is_chord_key(self, msg) -> bool:
-        if self.chord_channel is not None and msg.channel == self.chord_channel:
-            return True
-        return msg.note < self.split_note
-
-    def handle(self, t: float, msg) -> None:
-        """Sort one message that arrived at monotonic time t."""
-        self.received += 1
-        kind = msg.type
-        if kind == "clock":
-            if self.midi_clock is not None:
-                self.midi_clock.pulse(t)
-        elif kind in TRANSPORT or kind == "songpos":
-            if self.midi_clock is None:
-                return
-            if kind == "start":
-                self.midi_clock.start(t)
-            elif kind == "continue":
-                self.midi_clock.continue_(t)
-            elif kind == "stop":
-                self.midi_clock.stop(t)
-                self.scheduler.panic()  # silence now, not at the improviser's next look
-            else:
-                self.midi_clock.song_position(msg.pos)
-                return
-            self.events.put(("transport", kind))
-        elif kind in ("note_on", "note_off"):
-            on = kind == "note_on" and msg.velocity > 0
-            if self._is_chord_key(msg):
-                self._chord_key(t, msg.note, on)
-            else:
-                self.events.put(("note", self.clock.beat_at(t), msg.note, on))
-        elif kind == "control_change" and self.controls is not None:
-            read = self.controls.read(msg)
-            if read is None:
-                return
-            name, value = read
-            if name == "panic" and value:
-                self.scheduler.panic()
-            self.events.put(("control", name, value, msg.control))
-
-    def _chord_key(self, t: float, note: int, on: bool) -> None:
-        if on:
-            self.chord_keys.add(note)
-        else:
-            self.chord_keys.discard(note)
-            return  # releasing keys keeps the last chord
-        if self.live_harmony is None or len(self.chord_keys) < 2:
-            return
-        chord = chord_from_pitches(sorted(self.chord_keys))
-        if chord != self.live_harmony.current:
-            self.live_harmony.set_chord(self.clock.beat_at(t), chord)
-            log.info("live chord %s (keys %s)", chord, " ".join(str(k) for k in sorted(self.chord_keys)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from jazzd.core.grammar import MelodyNote, measure_timeline, parse_measure
-from jazzd.core.realizer import GRID, TICKS_PER_BEAT, nearest_grid_tick
+from jazzd.core.timeline import GRID, TICKS_PER_BEAT, nearest_grid_tick
 
 
 def quantize(beat: float) -> Fraction:
@@ -75,8 +75,9 @@ class Phrase:
     def first_bar(self) -> int | None:
         return self.bar_of(float(self.notes[0].onset)) if self.notes else None
 
-    def last_bar(self) -> int | None:
-        return self.bar_of(float(self.notes[-1].onset)) if self.notes else None
+    def notes_in(self, bar: int) -> int:
+        """How many played notes start in a bar (0-based)."""
+        return sum(1 for n in self.notes if self.bar_of(float(n.onset)) == bar)
 
     def values(self, first_bar: int, last_bar: int, harmony, until: float) -> list[list[str]]:
         """The grammar values of bars first_bar..last_bar, one list per bar with notes.

@@ -1,12 +1,14 @@
-"""Scheduler: a queue of messages by beat, sent by one real-time thread on time.
+"""Scheduler: the queue of messages by beat, and the sender thread that sends them on time.
 
-The sender thread sleeps until the next message's absolute deadline (the clock's
-seconds_at(beat), never a sum of sleeps), spins the last fraction of a
-millisecond, sends, and logs when it is late. It does no musical work: the
-improviser fills the queue ahead of the playhead from its own thread.
+`Scheduler` is pure logic with the time passed in: the session queues messages
+at beats, `pop_due(now)` hands over those the clock says are due, and it keeps
+track of which notes sound, so `release(now)` can silence them. A fake clock in
+the tests makes every send time exact.
 
-Shutdown has one path: stop() ends the sender, release() sends a note-off for
-every sounding note and All Notes Off (CC 123) on every channel used.
+`Sender` is the one real-time thread: it sleeps until the next message's
+absolute deadline (the clock's due_s(beat), never a sum of sleeps), spins the
+last fraction of a millisecond, sends, and logs when it is late. It does no
+musical work.
 """
 
 from __future__ import annotations
@@ -14,23 +16,25 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
 
 import mido
 
-from jazzd.core.realizer import Note
+from jazzd.core.midi import ALL_NOTES_OFF
+from jazzd.core.timeline import Note
 
 log = logging.getLogger(__name__)
 
-ALL_NOTES_OFF = 123  # MIDI CC number
-# At equal beats: controls and program changes first, then note-offs, then note-ons,
+# At equal beats: controls first, then note-offs, then program changes (between the
+# notes, so a synth switching instrument changes no sounding note), then note-ons,
 # so a note re-struck on the beat its predecessor ends is not cut off.
-PRIORITY = {"note_off": 1, "note_on": 2}
-SPIN_S = 0.0005  # sleep until this close to a deadline, then spin
+PRIORITY = {"control_change": 0, "note_off": 1, "program_change": 2, "note_on": 3}
+SPIN_S = 0.0003  # the sender sleeps until this close to a deadline, then spins
 LATE_WARNING_S = 0.020  # log a send later than this (isobar's clock uses 20 ms too)
-MAX_WAIT_S = 0.1  # re-read the clock at least this often while waiting
+MAX_WAIT_S = 0.25  # the sender re-reads the clock at least this often
 
 
 @dataclass(order=True)
@@ -41,44 +45,39 @@ class _Item:
     msg: mido.Message = field(compare=False)
 
 
+def all_notes_off(channel: int) -> mido.Message:
+    """Control change 123 on a channel (0..15)."""
+    return mido.Message("control_change", channel=channel, control=ALL_NOTES_OFF, value=0)
+
+
 class Scheduler:
-    """Sends timestamped messages to a port at the times a clock gives their beats.
+    """Messages queued at beats, handed out when a clock says they are due.
+
+    Thread-safe: the session queues from its thread, the sender pops from its own.
 
     Args:
-        port: an output with send(msg, due_s) and close() (see jazzd.live.ports).
-        clock: anything with seconds_at(beat) (see jazzd.live.clock).
-        spin_s: how long before a deadline to stop sleeping and spin. Default 0.5 ms.
-        late_warning_s: lateness that gets a log line. Default 20 ms.
-        record_timing: keep (due_s, sent_s) for every message (see timing).
+        clock: anything with due_s(beat) (see jazzd.live.clock).
+    Attributes:
+        sounding: (channel, note) pairs with a note-on handed out and no note-off yet.
+        channels: every channel a message was handed out on.
     """
 
-    def __init__(self, port, clock, spin_s: float = SPIN_S, late_warning_s: float = LATE_WARNING_S,
-                 record_timing: bool = False):
-        self.port = port
+    def __init__(self, clock):
         self.clock = clock
-        self.spin_s = spin_s
-        self.late_warning_s = late_warning_s
-        self.timing: list[tuple[float, float, str]] | None = [] if record_timing else None
-        self.sounding: set[tuple[int, int]] = set()  # (channel, note) with a note-on sent and no note-off yet
+        self.sounding: set[tuple[int, int]] = set()
         self.channels: set[int] = set()
-        self.error: BaseException | None = None
-        self.sent = 0
         self._heap: list[_Item] = []
+        self._now: list[mido.Message] = []  # to send at once (a panic's releases)
         self._seq = itertools.count()
-        self._cond = threading.Condition()
-        self._stopping = False
-        self._panic = False
-        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
 
-    # -- filling the queue (any thread) ------------------------------------------
+    # -- filling the queue -------------------------------------------------------
 
     def schedule(self, beat: float, msg: mido.Message) -> None:
         """Queue a message to be sent at a beat (beats of the clock)."""
         item = _Item(float(beat), PRIORITY.get(msg.type, 0), next(self._seq), msg)
-        with self._cond:
+        with self._lock:
             heapq.heappush(self._heap, item)
-            if self._heap[0] is item:
-                self._cond.notify()
 
     def schedule_note(self, note: Note, channel: int) -> None:
         """Queue a note's note-on at its onset and its note-off at its end.
@@ -92,89 +91,80 @@ class Scheduler:
 
     def pending(self) -> int:
         """How many messages wait in the queue."""
-        with self._cond:
-            return len(self._heap)
+        with self._lock:
+            return len(self._heap) + len(self._now)
 
-    def clear(self, channels=None) -> None:
-        """Drop queued messages (of the given channels, or all) without sending them."""
-        with self._cond:
-            self._heap = [i for i in self._heap if channels is not None and getattr(i.msg, "channel", None) not in channels]
-            heapq.heapify(self._heap)
-            self._cond.notify()
+    def queued(self) -> list[tuple[float, mido.Message]]:
+        """The queue as (beat, message) in sending order (a copy, for inspection)."""
+        with self._lock:
+            return [(i.beat, i.msg) for i in sorted(self._heap)]
+
+    def clear(self) -> None:
+        """Drop every queued message without sending it."""
+        with self._lock:
+            self._heap = []
 
     def truncate(self, channel: int, from_beat: float) -> None:
-        """End a channel's part at a beat: drop its note-ons from there, move its later note-offs there."""
-        with self._cond:
-            kept, moved = [], []
+        """End a channel's part at a beat: drop its note-ons from there (and their note-offs), and move the
+        note-offs of notes sounding across that beat to it."""
+        with self._lock:
+            kept, later = [], []
             for item in self._heap:
                 if getattr(item.msg, "channel", None) != channel or item.beat < from_beat:
                     kept.append(item)
-                elif item.msg.type == "note_off":
-                    moved.append(_Item(float(from_beat), item.priority, item.seq, item.msg))
-            self._heap = kept + moved
+                else:
+                    later.append(item)
+            dropped: dict[int, int] = {}
+            for item in sorted(later):
+                msg = item.msg
+                if msg.type == "note_on" and msg.velocity > 0:
+                    dropped[msg.note] = dropped.get(msg.note, 0) + 1
+                elif msg.type in ("note_off", "note_on"):
+                    if dropped.get(msg.note, 0) > 0:
+                        dropped[msg.note] -= 1  # the note-off of a note-on dropped here
+                    else:
+                        kept.append(_Item(float(from_beat), item.priority, item.seq, msg))
+            self._heap = kept
             heapq.heapify(self._heap)
-            self._cond.notify()
 
     def panic(self) -> None:
-        """All notes off now: the sender drops the queue, releases every sounding note
-        and sends All Notes Off on every channel used. Safe from any thread."""
-        with self._cond:
-            self._panic = True
-            self._cond.notify()
+        """All notes off now: drop the queue; the next pop_due() hands out a note-off
+        for every sounding note and All Notes Off (CC 123) on every channel used."""
+        with self._lock:
+            self._heap = []
+            self._now.extend(self._releases())
 
-    def wake(self) -> None:
-        """Make the sender look at the clock again (after a tempo or transport change)."""
-        with self._cond:
-            self._cond.notify()
+    # -- handing out -------------------------------------------------------------
 
-    # -- the sender thread ----------------------------------------------------
+    def next_due_s(self) -> float:
+        """Monotonic seconds when the next message is due (-inf: now; +inf: nothing due yet)."""
+        with self._lock:
+            if self._now:
+                return -math.inf
+            return self.clock.due_s(self._heap[0].beat) if self._heap else math.inf
 
-    def start(self) -> None:
-        """Start the sender thread."""
-        self._thread = threading.Thread(target=self._run, name="jazzd-sender", daemon=True)
-        self._thread.start()
+    def pop_due(self, now: float) -> list[tuple[float, float | None, mido.Message]]:
+        """Take every message due at or before now, in order, as (due seconds, beat, message).
 
-    def _run(self) -> None:
-        try:
-            while True:
-                with self._cond:
-                    if self._stopping:
-                        return
-                    if self._panic:
-                        self._panic = False
-                        self._heap.clear()
-                        panic = True
-                    else:
-                        panic = False
-                if panic:
-                    self.release()
-                    continue
-                with self._cond:
-                    if not self._heap:
-                        self._cond.wait(MAX_WAIT_S)
-                        continue
-                    due = self.clock.seconds_at(self._heap[0].beat)
-                    wait = due - time.monotonic() - self.spin_s
-                    if wait > 0:
-                        self._cond.wait(min(wait, MAX_WAIT_S))
-                        continue
-                    item = heapq.heappop(self._heap)
-                while time.monotonic() < due:
-                    pass
-                self._send(item.msg, due)
-        except BaseException as err:  # a dead port must not leave notes hanging: the daemon releases them
-            self.error = err
-            log.error("sender stopped: %s", err)
+        Messages of a panic come first, due at now (beat None). What is handed
+        out counts as sent for `sounding` and `channels`.
+        """
+        out = []
+        with self._lock:
+            for msg in self._now:
+                out.append((now, None, msg))
+            self._now = []
+            while self._heap:
+                due = self.clock.due_s(self._heap[0].beat)
+                if due > now:
+                    break
+                item = heapq.heappop(self._heap)
+                out.append((due, item.beat, item.msg))
+            for _, _, msg in out:
+                self._track(msg)
+        return out
 
-    def _send(self, msg: mido.Message, due: float) -> None:
-        self.port.send(msg, due)
-        sent = time.monotonic()
-        self.sent += 1
-        if self.timing is not None:
-            self.timing.append((due, sent, msg.type))
-        late = sent - due
-        if late > self.late_warning_s:
-            log.warning("late by %.1f ms: %s", late * 1000, msg)
+    def _track(self, msg) -> None:
         if msg.type == "note_on" and msg.velocity > 0:
             self.sounding.add((msg.channel, msg.note))
             self.channels.add(msg.channel)
@@ -183,30 +173,100 @@ class Scheduler:
         elif hasattr(msg, "channel"):
             self.channels.add(msg.channel)
 
+    def _releases(self) -> list[mido.Message]:
+        msgs = [mido.Message("note_off", channel=ch, note=n, velocity=0) for ch, n in sorted(self.sounding)]
+        return msgs + [all_notes_off(ch) for ch in sorted(self.channels)]
+
+    def release(self) -> list[mido.Message]:
+        """Drop the queue and return a note-off for every sounding note, then All Notes Off on
+        every channel used: the messages a shutdown sends at once. They count as sent."""
+        with self._lock:
+            self._heap = []
+            msgs = self._now + self._releases()
+            self._now = []
+            for msg in msgs:
+                self._track(msg)
+        return msgs
+
+
+class Sender:
+    """The real-time thread: sends each message of a Scheduler to a port at its due time.
+
+    Args:
+        scheduler: the queue.
+        port: an output with send(msg, due_s) (see jazzd.live.ports).
+        spin_s: how long before a deadline to stop sleeping and spin. Default 0.3 ms.
+        late_warning_s: lateness that gets a log line. Default 20 ms.
+        record_timing: keep (due_s, sent_s, type) of every message (see timing).
+    Attributes:
+        error: the exception that stopped the thread (a port that failed), or None.
+        sent: messages sent.
+    """
+
+    def __init__(self, scheduler: Scheduler, port, spin_s: float = SPIN_S,
+                 late_warning_s: float = LATE_WARNING_S, record_timing: bool = False):
+        self.scheduler = scheduler
+        self.port = port
+        self.spin_s = spin_s
+        self.late_warning_s = late_warning_s
+        self.timing: list[tuple[float, float, str]] | None = [] if record_timing else None
+        self.error: BaseException | None = None
+        self.sent = 0
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="jazzd-sender", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Make the sender look at the queue and the clock again (new messages, a tempo or transport change)."""
+        self._wake.set()
+
     def stop(self, timeout: float = 1.0) -> None:
-        """Stop the sender thread (queued messages stay unsent)."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
+        """Stop the thread; queued messages stay unsent."""
+        self._stopping = True
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def release(self) -> None:
-        """Note-off for every sounding note, then All Notes Off on every channel used.
-
-        Called by the sender for a panic, and after stop() by the thread that
-        owns the port. Sends now, not on the clock; a failing port is logged and
-        the rest is still tried.
-        """
-        now = time.monotonic()
-        for channel, note in sorted(self.sounding):
-            self._try_send(mido.Message("note_off", channel=channel, note=note, velocity=0), now)
-        self.sounding.clear()
-        for channel in sorted(self.channels):
-            self._try_send(mido.Message("control_change", channel=channel, control=ALL_NOTES_OFF, value=0), now)
-
-    def _try_send(self, msg, due):
+    def _run(self) -> None:
         try:
-            self.port.send(msg, due)
-        except Exception as err:  # keep going: the other notes must still be released
-            log.error("could not send %s: %s", msg, err)
+            while not self._stopping:
+                now = time.monotonic()
+                batch = self.scheduler.pop_due(now + self.spin_s)
+                if not batch:
+                    wait = min(self.scheduler.next_due_s() - now - self.spin_s, MAX_WAIT_S)
+                    if wait > 0:
+                        self._wake.wait(wait)
+                        self._wake.clear()
+                    continue
+                for due, _, msg in batch:
+                    while time.monotonic() < due:
+                        pass
+                    self.send(msg, due)
+        except BaseException as err:  # a dead port must not leave notes hanging: the daemon releases them
+            self.error = err
+            log.error("sender stopped: %s", err)
+
+    def send(self, msg: mido.Message, due: float) -> None:
+        """Send one message now and note how late it was."""
+        self.port.send(msg, due)
+        sent = time.monotonic()
+        self.sent += 1
+        if self.timing is not None:
+            self.timing.append((due, sent, msg.type))
+        if sent - due > self.late_warning_s:
+            log.warning("late by %.1f ms: %s", (sent - due) * 1000, msg)
+
+    def send_now(self, messages) -> None:
+        """Send messages at once from the calling thread (after stop()); a failing port is logged
+        and the rest is still tried, so every note gets its note-off where the port allows."""
+        now = time.monotonic()
+        for msg in messages:
+            try:
+                self.port.send(msg, now)
+                self.sent += 1
+            except Exception as err:
+                log.error("could not send %s: %s", msg, err)

@@ -36,7 +36,7 @@ def save_state(path: Path, digest: str, improviser, generators: dict, beat: floa
     Args:
         path: the file.
         digest: model_digest() of the model playing.
-        improviser: its a, c, last value and temperature are saved.
+        improviser: its a, c and last value are saved.
         generators: name -> numpy Generator whose state is saved.
         beat: the playhead, in beats.
         previous: the last melody pitch, or None.
@@ -50,7 +50,6 @@ def save_state(path: Path, digest: str, improviser, generators: dict, beat: floa
         "a": improviser.a.ravel().tolist(),
         "c": improviser.c.ravel().tolist(),
         "last": improviser.last,
-        "temperature": improviser.temperature,
         "rng": {name: g.bit_generator.state for name, g in generators.items()},
         "beat": beat,
         "horizon": beat if horizon is None else horizon,

@@ -29,7 +29,7 @@ import mido
 from jazzd.errors import CorpusError, GrammarError
 from jazzd.core.grammar import MelodyNote, measure_timeline, parse_measure
 from jazzd.core.harmony import chord_of
-from jazzd.core.realizer import GRID_POINTS, TICKS_PER_BEAT, nearest_grid_tick
+from jazzd.core.timeline import GRID_POINTS, TICKS_PER_BEAT, nearest_grid_tick
 from jazzd.pipeline.parts import (MIN_CHORD_PITCH_CLASSES, NO_CHORD_FIGURE, ChordEvent, chordify, find_melody,
                          is_drum_part, split_channels, text_chords)
 
@@ -148,11 +148,6 @@ def cache_dir() -> Path:
         return Path(os.environ["JAZZD_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "jazzd"
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, as hex."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def read_manifest(path: Path) -> CorpusSpec:

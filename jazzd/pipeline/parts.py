@@ -25,12 +25,13 @@ import mido
 
 from jazzd.errors import ChordSymbolError, CorpusError
 from jazzd.core.harmony import NO_CHORD, chord_from_figure, chord_from_symbol, symbol_to_figure
+from jazzd.core.midi import DRUM_CHANNEL
 
 MIN_MONOPHONIC = 0.8  # share of a part's onsets that hold a single note
 SOLO_REGISTER_LOW = 48  # C3: a melody part's median pitch is at least this (a bass line's is lower)
 MIN_CHORD_PITCH_CLASSES = 3  # a chordified window names a chord from 3 pitch classes up
 NO_CHORD_FIGURE = "N.C."
-DRUM_CHANNEL = 9  # General MIDI channel 10, 0-based
+
 
 ChordEvent = tuple[float, tuple[int, ...], str]
 

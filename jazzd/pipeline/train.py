@@ -135,7 +135,7 @@ def train(sources, out: Path, n_a: int = N_A, Tx: int = TX, epochs: int = EPOCHS
          f"{f'up to {epochs} epochs, early stopping after {patience}' if patience else f'{epochs} epochs'}"
          f"{f', dropout {dropout:g}' if dropout else ''}")
 
-    from jazzd import model  # TensorFlow is imported only here
+    from jazzd.pipeline import model  # TensorFlow is imported only here
 
     started = time.perf_counter()
     weights, history = model.fit_indices(train_windows, vocab.n_values, val_windows, n_a=n_a, epochs=epochs,

@@ -6,7 +6,7 @@ import json
 import math
 
 import pytest
-from conftest import METHENY_MODEL, ROOT, jazzd
+from helpers import METHENY_MODEL, ROOT, jazzd
 
 from jazzd.pipeline.collection import collect
 from jazzd.pipeline.evaluate import (distinct_ngram_ratio, format_quality_report, longest_copied_run, longest_repeat_run,
@@ -69,7 +69,7 @@ def test_report_of_the_metheny_model_on_its_corpus(metheny_pieces):
 
 
 def test_a_foreign_corpus_leaves_out_bars_with_unknown_values():
-    from conftest import SHARED
+    from helpers import SHARED
 
     from jazzd.pipeline.dataset import split
 

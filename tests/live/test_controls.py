@@ -1,6 +1,6 @@
-import mido
 import pytest
 
+from jazzd.live.events import ControlChange
 from jazzd.live.controls import ControlMap, mode_from_cc, temperature_from_cc, tempo_from_cc
 
 
@@ -12,11 +12,10 @@ def test_mappings_cover_their_ranges():
 
 def test_control_map_reads_its_ccs_on_its_channel():
     controls = ControlMap({"temperature": 20, "panic": 22, "mute": -1}, channel=0)
-    assert controls.read(mido.Message("control_change", channel=0, control=20, value=127)) == ("temperature", 2.0)
-    assert controls.read(mido.Message("control_change", channel=0, control=22, value=1)) == ("panic", True)
-    assert controls.read(mido.Message("control_change", channel=1, control=20, value=1)) is None
-    assert controls.read(mido.Message("control_change", channel=0, control=64, value=127)) is None
-    assert controls.read(mido.Message("note_on", note=20)) is None
+    assert controls.read(ControlChange(0.0, 0, 20, 127)) == ("temperature", 2.0)
+    assert controls.read(ControlChange(0.0, 0, 22, 1)) == ("panic", True)
+    assert controls.read(ControlChange(0.0, 1, 20, 1)) is None  # another channel
+    assert controls.read(ControlChange(0.0, 0, 64, 127)) is None  # not mapped
 
 
 def test_bad_maps():

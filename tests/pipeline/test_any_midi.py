@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mido
 import pytest
-from conftest import METHENY, SHARED
+from helpers import METHENY, SHARED
 from midi_files import band_type1, chords_only, lead_sheet_markers, melody_only, single_track_type0
 
 from jazzd.pipeline.collection import collect, expand_sources

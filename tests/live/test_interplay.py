@@ -3,7 +3,7 @@
 import pytest
 
 from jazzd.core.harmony import Progression
-from jazzd.live.interplay import Answer, Interplay, Interrupt, Prime
+from jazzd.live.interplay import Answer, Heard, Interplay, Interrupt, Prime
 from jazzd.live.phrase import Phrase, quantize
 from jazzd.core.grammar import Value
 
@@ -73,12 +73,16 @@ def test_off_ignores_the_player():
 def test_prime_primes_each_bar_a_fixed_delay_later():
     interplay = Interplay("prime", PROG, lookahead=1.0)
     actions = play(interplay, [(4.0, 1, 62), (5.0, 1, 65), (8.0, 2, 67)])
-    primes = [a for _, a in actions]
-    assert all(isinstance(a, Prime) for a in primes)
+    primes = [a for _, a in actions if isinstance(a, Prime)]
     assert [p.at_beat for p in primes] == [12.0, 16.0]  # bar 2 -> bar 4, bar 3 -> bar 5
     # each prime is decided well before the improviser reaches it (horizon = playhead + lookahead)
     for decided, prime in actions:
-        assert decided + 1.0 < prime.at_beat
+        if isinstance(prime, Prime):
+            assert decided + 1.0 < prime.at_beat
+    # the phrase (bars 2-3, 0-based 1-2) is reported once, when a bar without notes ends it
+    heard = [a for _, a in actions if isinstance(a, Heard)]
+    assert heard == [Heard(1, 2, 3, primes[0].values + primes[1].values, 12.0)]
+    assert [type(a).__name__ for _, a in actions] == ["Prime", "Prime", "Heard"]
     assert Value.parse(primes[0].values[0]).kind == "C"  # D over Dm7
     assert interplay.playing(9.0)
 

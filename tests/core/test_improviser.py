@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conftest import DEFAULT_MODEL
+from helpers import DEFAULT_MODEL, random_weights
 from jazzd.errors import ModelError
 from jazzd.core.improviser import Improviser, sample_index
 from jazzd.core.modeldir import load_model
@@ -66,16 +66,6 @@ def test_mismatched_vocabulary_and_bad_input(model):
         imp.step(np.zeros((1, 3)))
     with pytest.raises(ValueError):
         Improviser(model.weights, model.vocab, temperature=-0.5)
-
-
-def random_weights(n_values, n_a, layers, seed=0):
-    from jazzd.core.improviser import LSTMWeights
-
-    rng = np.random.default_rng(seed)
-    cell = lambda n_in: (rng.normal(0, 0.4, (n_in, 4 * n_a)), rng.normal(0, 0.4, (n_a, 4 * n_a)),  # noqa: E731
-                         rng.normal(0, 0.1, 4 * n_a))
-    upper = tuple(cell(n_a) for _ in range(layers - 1))
-    return LSTMWeights(*cell(n_values), rng.normal(0, 0.4, (n_a, n_values)), rng.normal(0, 0.1, n_values), upper)
 
 
 @pytest.mark.tf

@@ -1,7 +1,7 @@
 import json
 
 
-from conftest import DEFAULT_MODEL
+from helpers import DEFAULT_MODEL
 from jazzd.core.improviser import Improviser
 from jazzd.core.modeldir import load_model
 from jazzd.core.solo import seeded_generators

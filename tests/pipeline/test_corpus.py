@@ -1,12 +1,11 @@
 import mido
 import pytest
 
-from conftest import METHENY, SOLO_MANIFEST
+from helpers import METHENY, SOLO_MANIFEST
 from jazzd.pipeline import corpus
 from jazzd.pipeline.corpus import CorpusSpec, load_corpus, load_piece, read_manifest
 from jazzd.errors import CorpusError
 from jazzd.core.grammar import Value
-from jazzd.core.vocab import Vocabulary
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +40,29 @@ def test_melody_is_monophonic_and_chords_start_each_bar(solo):
             assert a.offset + a.duration <= b.offset + 1e-6
 
 
-def test_vocabulary_is_the_same_on_every_run(solo, monkeypatch):
-    first = Vocabulary.from_corpus(v for m in solo.measures for v in m.values)
-    [fresh] = load_corpus([SOLO_MANIFEST], use_cache=False)
-    values = [v for m in fresh.measures for v in m.values]
-    second = Vocabulary.from_corpus(reversed(values))
-    assert first.values == second.values
-    assert list(first.values) == sorted(first.values)
+def test_vocabulary_is_the_same_under_any_hash_seed(solo):
+    """The course builds its vocabulary with set(), whose order follows Python's string hash seed; jazzd's
+    must not. Two interpreters with different PYTHONHASHSEED build it from the same corpus."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, sys\n"
+            "from jazzd.pipeline.corpus import load_corpus\n"
+            "from jazzd.core.vocab import Vocabulary\n"
+            f"[piece] = load_corpus([{str(SOLO_MANIFEST)!r}])\n"
+            "values = [v for m in piece.measures for v in m.values]\n"
+            "print(json.dumps([list(Vocabulary.from_corpus(values).values), list(set(values))]))\n")
+    runs = []
+    for hash_seed in ("1", "2"):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                                env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        assert result.returncode == 0, result.stderr
+        runs.append(json.loads(result.stdout))
+    (ours_1, course_1), (ours_2, course_2) = runs
+    assert course_1 != course_2, "the hash seed did not change set() order: this test would prove nothing"
+    assert ours_1 == ours_2 == sorted(ours_1)
 
 
 def test_second_load_comes_from_the_cache(solo, monkeypatch):

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from conftest import SOLO_MANIFEST, jazzd
+from helpers import SOLO_MANIFEST, jazzd
 from jazzd.pipeline.corpus import load_corpus
 from jazzd.core.modeldir import load_model
 from jazzd.core.vocab import Vocabulary
-from test_cli import read_notes
+from helpers import read_notes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.tf]
 
@@ -59,7 +59,7 @@ def test_generate_with_the_trained_model(trained, tmp_path):
 
 @pytest.fixture(scope="module")
 def trained_on_any_midi(tmp_path_factory):
-    from conftest import SHARED
+    from helpers import SHARED
     from midi_files import band_type1, chords_only, lead_sheet_markers, single_track_type0
 
     corpus = tmp_path_factory.mktemp("anymidi")

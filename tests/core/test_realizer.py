@@ -5,7 +5,8 @@ import pytest
 
 from jazzd.core.grammar import Value
 from jazzd.core.harmony import chord_from_symbol
-from jazzd.core.realizer import GRID, TICKS_PER_BEAT, Note, Realizer, note_name, snap_end
+from jazzd.core.realizer import Realizer
+from jazzd.core.timeline import GRID, TICKS_PER_BEAT, Note, note_name, snap_end
 
 CHORDS = [chord_from_symbol(s) for s in ("Dm7", "G7b9", "Cmaj7", "F#m7b5")]
 

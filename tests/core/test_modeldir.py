@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import DEFAULT_MODEL
+from helpers import DEFAULT_MODEL
 from jazzd.errors import ModelError
 from jazzd.core.modeldir import load_model, save_model
 
@@ -76,7 +76,7 @@ def test_misshaped_weights(model_copy):
 
 
 def test_a_stacked_model_round_trips(tmp_path):
-    from test_improviser import random_weights
+    from helpers import random_weights
 
     model = load_model(DEFAULT_MODEL)
     weights = random_weights(model.n_values, 16, 3)
@@ -87,7 +87,7 @@ def test_a_stacked_model_round_trips(tmp_path):
 
 
 def test_a_stacked_model_missing_a_layer_weight(tmp_path):
-    from test_improviser import random_weights
+    from helpers import random_weights
 
     model = load_model(DEFAULT_MODEL)
     arrays = random_weights(model.n_values, 16, 2).arrays()

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from jazzd.core.feel import Feel, swing_beat
-from jazzd.core.realizer import Note
+from jazzd.core.timeline import Note
 
 
 def test_swing_moves_the_off_beat_eighth_and_keeps_the_beats():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conftest import SOLO_MANIFEST
+from helpers import SOLO_MANIFEST
 from jazzd.pipeline.corpus import load_corpus
 from jazzd.pipeline.dataset import is_held_out, split, windows
 from jazzd.core.vocab import Vocabulary

@@ -1,0 +1,468 @@
+"""Session: the live improviser as pure logic, with its clock and its input passed in.
+
+A Session owns the soloist (the LSTM's a and c, the harmony, the realizer), the
+feel, the interplay with the player and the live controls. It is driven by two
+calls and touches no thread, port, signal or file:
+
+- handle(event): one typed input event (jazzd.live.events) with its arrival
+  time: a player's note or chord key, a control change, a MIDI clock pulse,
+  Start/Continue/Stop, Song Position;
+- advance(now): the playhead has reached `now` (monotonic seconds): apply what
+  the player's phrases ask for, log the bars that passed, and queue notes in the
+  Scheduler until `lookahead` beats past the playhead. Returns when it wants to
+  be advanced again.
+
+What it queues, the Scheduler hands out by the clock (pop_due(now)). The daemon
+(jazzd.live.daemon) is the thin shell of threads, ports, signals and the state
+file around it; the tests drive it with a fake clock and check whole event lists
+in beats.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from dataclasses import dataclass
+
+import mido
+
+from jazzd.core.harmony import LiveHarmony, chord_from_pitches
+from jazzd.core.solo import SoloEvent, comp_notes, from_config
+from jazzd.core.timeline import Note, note_name
+from jazzd.live.clock import MidiClock, TempoClock
+from jazzd.live.controls import ControlMap
+from jazzd.live.events import ClockPulse, ControlChange, NoteEvent, SongPosition, Transport
+from jazzd.live.interplay import Answer, Heard, Interplay, Interrupt, Prime
+
+log = logging.getLogger(__name__)
+
+PREROLL_S = 0.05  # internal clock: from the first values queued to the first beat
+MAX_SLEEP_S = 0.05  # the session wants to look at the clock and the player at least this often
+MIN_SLEEP_S = 0.002
+CONTROL_LOG_S = 0.5  # a control turned continuously is logged at most this often, then its settled value
+CONTROLS = ("temperature", "mute", "panic", "reset", "tempo", "mode")
+
+
+@dataclass(frozen=True)
+class Part:
+    """A MIDI part jazzd plays: channel 0..15, General MIDI program (-1: none sent), velocity (the comp's)."""
+
+    channel: int
+    program: int = -1
+    velocity: int = 60
+
+
+@functools.lru_cache(maxsize=256)
+def _chord_of_keys(keys: tuple[int, ...]):
+    return chord_from_pitches(keys)
+
+
+class BarLog:
+    """One log line per bar as the playhead passes it: bar, chords, notes (or why it is silent)."""
+
+    def __init__(self, harmony, beats_per_bar: int, first_bar: int = 0):
+        self.harmony = harmony
+        self.beats_per_bar = beats_per_bar
+        self.bar = first_bar
+        self.notes: dict[int, list[str]] = {}
+
+    def add(self, note: Note) -> None:
+        bar = int(math.floor(note.onset / self.beats_per_bar + 1e-9))
+        self.notes.setdefault(bar, []).append(note_name(note.pitch))
+
+    def passed(self, playhead: float, silent_why: str = "(rest)") -> None:
+        """Log every bar that ended before the playhead."""
+        while playhead >= (self.bar + 1) * self.beats_per_bar:
+            start = self.bar * self.beats_per_bar
+            chords = [str(s.chord or "N.C.") for _, s in self.harmony.segments_between(start, start + self.beats_per_bar)]
+            if not chords:
+                chords = [str(self.harmony.chord_at(start))]
+            notes = self.notes.pop(self.bar, None)
+            log.info("bar %d | %s | %s", self.bar + 1, " ".join(chords), " ".join(notes) if notes else silent_why)
+            self.bar += 1
+
+    def restart(self, bar: int) -> None:
+        self.bar = bar
+        self.notes.clear()
+
+
+class Session:
+    """The live improviser's logic (see the module docstring).
+
+    Args:
+        soloist: the improviser, harmony and realizer (jazzd.core.solo.Soloist).
+        feel: swing, accents and humanize (jazzd.core.feel.Feel).
+        clock: a TempoClock or a MidiClock (jazzd.live.clock).
+        scheduler: where notes are queued (jazzd.live.scheduler.Scheduler).
+        interplay: the input mode's state machine (jazzd.live.interplay.Interplay).
+        controls: CC numbers of the live controls (jazzd.live.controls.ControlMap).
+        melody: the solo's part. comp: the chords' part, or None for no comp.
+        lookahead: beats of notes queued ahead of the playhead. Default 1.
+        bars: stop after this many bars from the start (None: never).
+        chord_channel: MIDI channel 0..15 of chord keys, or None.
+        split_note: MIDI note number; keys below it are chord keys (0: none).
+    Attributes:
+        finished: the bar limit was reached (the last note-offs are due then).
+        start_beat: where the internal clock starts (0, or the bar a state file resumes at).
+    """
+
+    def __init__(self, soloist, feel, clock, scheduler, interplay: Interplay, controls: ControlMap | None = None, *,
+                 melody: Part, comp: Part | None = None, lookahead: float = 1.0, bars: int | None = None,
+                 chord_channel: int | None = None, split_note: int = 0):
+        self.soloist = soloist
+        self.improviser = soloist.improviser
+        self.harmony = soloist.harmony
+        self.feel = feel
+        self.clock = clock
+        self.scheduler = scheduler
+        self.interplay = interplay
+        self.controls = controls
+        self.melody = melody
+        self.comp = comp
+        self.lookahead = lookahead
+        self.bars = bars
+        self.chord_channel = chord_channel
+        self.split_note = split_note
+        self.beats_per_bar = self.harmony.beats_per_bar
+        self.muted = False
+        self.finished = False
+        self.start_beat = 0.0
+        self.end_beat: float | None = None
+        self.chord_keys: set[int] = set()
+        self.bar_log = BarLog(self.harmony, self.beats_per_bar)
+        self._primes: list[Prime] = []
+        self._comp_until = 0.0
+        self._filled_until = 0.0  # bar lines up to here have had their program changes
+        self._spans: dict[int, list[tuple[float, float]]] = {}  # channel -> (onset, end) of recent notes
+        self._resume_horizon: float | None = None
+        self._control_values: dict[str, object] = {}
+        self._control_log: dict[str, tuple[float, str | None]] = {}  # name -> (last logged, pending line)
+
+    # -- start and stop -------------------------------------------------------------
+
+    @property
+    def midi_clock(self) -> bool:
+        return isinstance(self.clock, MidiClock)
+
+    def start(self, now: float) -> None:
+        """Begin: with the internal clock, queue the first notes and put start_beat PREROLL_S after now;
+        with a MIDI clock, wait for Start or Continue."""
+        if self.bars is not None:
+            self.end_beat = self.start_beat + self.bars * self.beats_per_bar
+        if self.midi_clock:
+            return
+        self._restart_at(self.start_beat, self._resume_horizon)
+        self.clock.start_at(now + PREROLL_S, self.start_beat)
+
+    def _restart_at(self, beat: float, horizon: float | None = None) -> None:
+        """(Re)start the solo (at horizon, default the beat), the comp and the program changes at a beat;
+        what was queued is dropped."""
+        self.scheduler.clear()
+        self.soloist.horizon = beat if horizon is None else horizon
+        self._comp_until = beat
+        self._filled_until = beat
+        self._spans.clear()
+        self._primes.clear()
+        self.interplay.set_mode(self.interplay.mode, beat)
+        self.bar_log.restart(int(math.floor(beat / self.beats_per_bar + 1e-9)))
+        for part in self._parts():
+            if part.program >= 0:
+                self.scheduler.schedule(beat, mido.Message("program_change", channel=part.channel, program=part.program))
+        if self.comp is not None:  # the chord already sounding at the position, from there
+            segment = self.harmony.segment_at(beat) if hasattr(self.harmony, "segment_at") else None
+            if segment is not None and segment.chord is not None:
+                seg_start = math.floor(beat / self.harmony.length_beats) * self.harmony.length_beats + segment.start
+                if seg_start < beat - 1e-9 and seg_start + segment.length > beat + 1e-9:
+                    for pitch in segment.chord.voicing:
+                        self._schedule(Note(beat, seg_start + segment.length - beat, pitch, self.comp.velocity),
+                                       self.comp)
+        self._fill(beat)
+
+    def _parts(self):
+        return [self.melody] + ([self.comp] if self.comp is not None else [])
+
+    # -- input ------------------------------------------------------------------------
+
+    def handle(self, event) -> None:
+        """Act on one input event (see jazzd.live.events).
+
+        Raises:
+            ValueError: for an event of an unknown type.
+        """
+        if isinstance(event, NoteEvent):
+            self._note(event)
+        elif isinstance(event, ControlChange):
+            read = self.controls.read(event) if self.controls is not None else None
+            if read is not None:
+                self._control(*read, event.control, event.t_s)
+        elif isinstance(event, ClockPulse):
+            if self.midi_clock:
+                self.clock.pulse(event.t_s)
+        elif isinstance(event, Transport):
+            if self.midi_clock:
+                self._transport(event.kind, event.t_s)
+        elif isinstance(event, SongPosition):
+            if self.midi_clock:
+                self.clock.song_position(event.sixteenths)
+        else:
+            raise ValueError(f"unknown input event {event!r}")
+
+    def _is_chord_key(self, event: NoteEvent) -> bool:
+        if self.chord_channel is not None and event.channel == self.chord_channel:
+            return True
+        return event.pitch < self.split_note
+
+    def _note(self, event: NoteEvent) -> None:
+        beat = self.clock.beat_at(event.t_s)
+        if self._is_chord_key(event):
+            self._chord_key(beat, event.pitch, event.on)
+        elif event.on:
+            self.interplay.note_on(beat, event.pitch)
+        else:
+            self.interplay.note_off(beat, event.pitch)
+
+    def _chord_key(self, beat: float, pitch: int, on: bool) -> None:
+        if not on:
+            self.chord_keys.discard(pitch)
+            return  # releasing keys keeps the last chord
+        self.chord_keys.add(pitch)
+        if not isinstance(self.harmony, LiveHarmony) or len(self.chord_keys) < 2:
+            return
+        keys = tuple(sorted(self.chord_keys))
+        chord = _chord_of_keys(keys)
+        if chord != self.harmony.current:
+            self.harmony.set_chord(beat, chord)
+            log.info("live chord %s (keys %s)", chord, " ".join(str(k) for k in keys))
+
+    def _control(self, name: str, value, cc: int, t_s: float) -> None:
+        changed = self._control_values.get(name, object()) != value
+        self._control_values[name] = value
+        if name == "temperature":
+            self.improviser.temperature = value
+            self._log_control(name, f"temperature {value:.2f} (CC {cc})", changed, t_s)
+        elif name == "mute":
+            if value != self.muted:
+                self.muted = value
+                if value:
+                    self.scheduler.panic()
+            self._log_control(name, f"{'muted' if value else 'unmuted'} (CC {cc})", changed, t_s)
+        elif name == "panic":
+            if value:
+                self.scheduler.panic()
+                self._log_control(name, f"panic: all notes off (CC {cc})", True, t_s)
+        elif name == "reset":
+            if value:
+                self.improviser.reset()
+                self._log_control(name, f"a and c reset to zeros (CC {cc})", True, t_s)
+        elif name == "tempo":
+            if isinstance(self.clock, TempoClock):
+                self.clock.set_bpm(value, t_s)
+                self._log_control(name, f"tempo {value:g} BPM (CC {cc})", changed, t_s)
+            else:
+                self._log_control(name, f"tempo CC {cc} ignored: following MIDI clock", changed, t_s)
+        elif name == "mode":
+            if value != self.interplay.mode:
+                self.interplay.set_mode(value, self.clock.beat_at(t_s))
+                self._primes.clear()
+            self._log_control(name, f"input mode {value} (CC {cc})", changed, t_s)
+
+    def _log_control(self, name: str, line: str, changed: bool, t_s: float) -> None:
+        """At info once per change of value, at most every CONTROL_LOG_S per control (a knob being
+        turned is logged when it settles); a repeated value at debug."""
+        if not changed:
+            log.debug("%s (unchanged)", line)
+            return
+        last, _ = self._control_log.get(name, (-math.inf, None))
+        if t_s - last >= CONTROL_LOG_S:
+            log.info("%s", line)
+            self._control_log[name] = (t_s, None)
+        else:
+            self._control_log[name] = (last, line)
+
+    def _flush_control_log(self, now: float) -> None:
+        for name, (last, pending) in list(self._control_log.items()):
+            if pending is not None and now - last >= CONTROL_LOG_S:
+                log.info("%s", pending)
+                self._control_log[name] = (now, None)
+
+    def _transport(self, kind: str, t_s: float) -> None:
+        if kind == "stop":
+            self.clock.stop(t_s)
+            self._stopped(f"MIDI clock: stop at beat {self.clock.position_beats:.2f}")
+            return
+        if kind == "start":
+            self.clock.start(t_s)
+        else:
+            self.clock.continue_(t_s)
+        position = self.clock.position_beats
+        self.scheduler.panic()  # a restart while notes sound releases them first
+        self._restart_at(position)
+        log.info("MIDI clock: %s at beat %.2f", kind, position)
+
+    def _stopped(self, why: str) -> None:
+        self.scheduler.panic()
+        self._primes.clear()
+        self.interplay.set_mode(self.interplay.mode, self.clock.position_beats)
+        log.info("%s", why)
+
+    # -- the playhead -------------------------------------------------------------------
+
+    def playing_why(self) -> str:
+        return "(listening)" if self.interplay.mode == "trade" else "(muted)" if self.muted else "(rest)"
+
+    def advance(self, now: float) -> float:
+        """The playhead is at `now` (monotonic seconds): act and queue ahead.
+
+        Returns:
+            When to call again at the latest (monotonic seconds).
+        """
+        self._flush_control_log(now)
+        if self.midi_clock and self.clock.timed_out(now):
+            self.clock.stop(now)
+            log.warning("MIDI clock stopped arriving for more than two beats: treating it as Stop")
+            self._stopped(f"MIDI clock: stop at beat {self.clock.position_beats:.2f}")
+        if not self.clock.running or self.finished:
+            return now + MAX_SLEEP_S
+        playhead = self.clock.beat_at(now)
+        self.bar_log.passed(playhead, self.playing_why())
+        if self.end_beat is not None and playhead >= self.end_beat:
+            self.finished = True  # the last note-offs are due at end_beat
+            return now + MAX_SLEEP_S
+        for action in self.interplay.advance(playhead):
+            self._apply(action)
+        self._fill(playhead)
+        wake = self.clock.seconds_at(self.soloist.horizon - self.lookahead)
+        return min(max(wake, now + MIN_SLEEP_S), now + MAX_SLEEP_S)
+
+    def _apply(self, action) -> None:
+        if isinstance(action, Prime):
+            self._primes.append(action)
+            self._primes.sort(key=lambda p: p.at_beat)
+        elif isinstance(action, Heard):
+            bars = (f"bar {action.first_bar + 1}" if action.first_bar == action.last_bar
+                    else f"bars {action.first_bar + 1}-{action.last_bar + 1}")
+            log.info("heard the player's phrase in %s: %d notes -> %d values (%s); primed from bar %d", bars,
+                     action.notes, len(action.values), " ".join(action.values),
+                     action.primed_from_beat // self.beats_per_bar + 1)
+        elif isinstance(action, Answer):
+            self.soloist.previous = action.previous
+            log.info("answering the player's phrase: bars %d-%d",
+                     action.start // self.beats_per_bar + 1, action.end // self.beats_per_bar)
+        elif isinstance(action, Interrupt):
+            self.scheduler.truncate(self.melody.channel, action.at_beat)
+            log.info("interrupted by the player at beat %.2f", action.at_beat)
+
+    def _schedule(self, note: Note, part: Part) -> None:
+        if self.muted:
+            return
+        self._spans.setdefault(part.channel, []).append((note.onset, note.end))
+        self.scheduler.schedule_note(note, part.channel)
+
+    def _generate(self, until: float, cut: float | None) -> None:
+        """Step the soloist until its horizon reaches `until`; notes end by `cut`."""
+        while self.soloist.horizon < until:
+            while self._primes and self._primes[0].at_beat <= self.soloist.horizon:
+                prime = self._primes.pop(0)
+                fed = self.improviser.prime(prime.values)
+                log.debug("primed on %d values of the player's at beat %.3f: %s", fed, self.soloist.horizon,
+                          " ".join(prime.values))
+            event: SoloEvent = self.soloist.next_event()
+            note = event.note
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("beat %.3f %s %s -> %s", float(event.onset), event.chord, event.value,
+                          note_name(note.pitch) if note else "rest")
+            if note is None:
+                continue
+            if cut is not None and note.end > cut:
+                if note.onset >= cut:
+                    continue
+                note = Note(note.onset, cut - note.onset, note.pitch, note.velocity)
+            if not self.muted:
+                self.bar_log.add(note)
+            self._schedule(self.feel.perform(note), self.melody)
+
+    def _fill(self, playhead: float) -> None:
+        """Generate values and comp until lookahead beats past the playhead."""
+        target = playhead + self.lookahead
+        if self.end_beat is not None:
+            target = min(target, self.end_beat)
+        bpb = self.beats_per_bar
+        if self.interplay.mode == "trade":
+            answer = self.interplay.answer
+            if answer is not None and self.soloist.horizon < answer.end:
+                if self.soloist.horizon < answer.start:
+                    self.soloist.horizon = answer.start
+                cut = answer.end if self.end_beat is None else min(answer.end, self.end_beat)
+                self._generate(min(target, answer.end), cut)
+        else:
+            if self.soloist.horizon < playhead:  # back from silence (a trade turn, mute): the next bar line
+                self.soloist.horizon = math.ceil(playhead / bpb - 1e-9) * bpb
+            self._generate(target, self.end_beat)
+        if self.comp is not None and target > self._comp_until:
+            for chord_note in comp_notes(self.harmony, self._comp_until, target, self.comp.velocity):
+                self._schedule(chord_note, self.comp)
+            self._comp_until = target
+        self._resend_programs(target)
+
+    def _resend_programs(self, target: float) -> None:
+        """Program changes again at every bar line where nothing of the part sounds, so a synth
+        connected after the start gets the instrument within a bar (no MIDI backend reports new connections)."""
+        bpb = self.beats_per_bar
+        bar_line = math.floor(self._filled_until / bpb + 1e-9) * bpb + bpb
+        while bar_line <= target + 1e-9 and (self.end_beat is None or bar_line < self.end_beat):
+            for part in self._parts():
+                spans = self._spans.get(part.channel, ())
+                if part.program >= 0 and not any(o < bar_line - 1e-9 and e > bar_line + 1e-9 for o, e in spans):
+                    self.scheduler.schedule(bar_line, mido.Message("program_change", channel=part.channel,
+                                                                   program=part.program))
+            bar_line += bpb
+        self._filled_until = max(self._filled_until, target)
+        for channel, spans in self._spans.items():  # keep the notes that may still span a bar line to come
+            self._spans[channel] = [(o, e) for o, e in spans if e > self._filled_until - 1e-9]
+
+    # -- state across restarts -------------------------------------------------------------
+
+    def snapshot(self, now: float) -> dict:
+        """What a state file keeps: the playhead (beats), where the next value starts, the previous pitch."""
+        beat = self.clock.beat_at(now) if self.clock.running else self.clock.position_beats
+        if self.end_beat is not None:
+            beat = min(beat, self.end_beat)  # stopped by the bar limit: exactly there
+        return {"beat": beat, "horizon": self.soloist.horizon, "previous": self.soloist.previous}
+
+    def resume(self, beat: float, horizon: float, previous: int | None) -> None:
+        """Continue a saved solo: the internal clock starts at the bar line where it stopped (a value that
+        was crossing it keeps its place); a MIDI clock starts where the DAW says."""
+        self.soloist.previous = previous
+        if self.midi_clock:
+            return
+        bpb = self.beats_per_bar
+        self.start_beat = float(math.ceil(max(0.0, beat) / bpb - 1e-6) * bpb)
+        in_bar = self.start_beat <= horizon < self.start_beat + bpb
+        self._resume_horizon = horizon if in_bar else None
+
+
+def build_session(config, model, clock, scheduler, seed: int | None, bars: int | None = None):
+    """A Session as config asks for, over a loaded model (jazzd.core.modeldir.ModelDir).
+
+    Returns:
+        (session, generators): the generators are the seeded numpy Generators the state file keeps.
+    Raises:
+        ConfigError: for a bad progression or harmony source (see jazzd.config.Config.harmony).
+    """
+    harmony, soloist, feel, generators = from_config(config, model, seed)
+    bpb = harmony.beats_per_bar
+    interplay = Interplay(config["input.mode"], harmony, bpb, config["scheduler.lookahead_beats"],
+                          config["input.phrase_end_beats"], config["input.trade_bars"], config["input.answer_bars"],
+                          config["input.interrupt"])
+    control_channel = config["controls.channel"]
+    controls = ControlMap({name: config[f"controls.{name}"] for name in CONTROLS},
+                          control_channel - 1 if control_channel else None)
+    chord_channel = config["input.chord_channel"]
+    comp = (Part(config["comp.channel"] - 1, config["comp.program"], config["comp.velocity"])
+            if config["comp.enabled"] else None)
+    session = Session(soloist, feel, clock, scheduler, interplay, controls,
+                      melody=Part(config["melody.channel"] - 1, config["melody.program"], config["melody.velocity"]),
+                      comp=comp, lookahead=config["scheduler.lookahead_beats"], bars=bars,
+                      chord_channel=chord_channel - 1 if chord_channel else None, split_note=config["input.split_note"])
+    return session, generators

@@ -1,0 +1,128 @@
+"""Both clock sources, driven with made-up times: the internal tempo and the MIDI clock follower."""
+
+import math
+
+import numpy as np
+import pytest
+
+from jazzd.core.midi import PPQN
+from jazzd.live.clock import MidiClock, TempoClock
+
+
+def test_seconds_and_beats_are_inverse():
+    clock = TempoClock(120, origin_s=100.0)
+    assert clock.seconds_at(0) == 100.0
+    assert clock.seconds_at(4) == pytest.approx(102.0)
+    for beat in (-1.5, 0, 0.25, 7, 1000.125):
+        assert clock.beat_at(clock.seconds_at(beat)) == pytest.approx(beat)
+        assert clock.due_s(beat) == clock.seconds_at(beat)
+
+
+def test_tempo_change_keeps_the_beat_continuous():
+    clock = TempoClock(60, origin_s=0.0)
+    clock.set_bpm(120, at_s=10.0)  # beat 10 at 10 s
+    assert clock.beat_at(10.0) == pytest.approx(10)
+    assert clock.seconds_at(12) == pytest.approx(11.0)
+    assert clock.bpm == pytest.approx(120)
+
+
+def test_start_at_moves_beat_zero():
+    clock = TempoClock(90, origin_s=0.0)
+    clock.start_at(5.0)
+    assert clock.seconds_at(0) == 5.0 and clock.seconds_at(3) == pytest.approx(7.0)
+
+
+@pytest.mark.parametrize("bpm", [0, -120, math.nan, math.inf, 1e9])
+def test_tempo_must_be_a_finite_number_in_range(bpm):
+    with pytest.raises(ValueError, match="tempo must be a finite number of BPM"):
+        TempoClock(bpm)
+    with pytest.raises(ValueError, match="tempo must be a finite number of BPM"):
+        TempoClock(120).set_bpm(bpm, 0.0)
+    with pytest.raises(ValueError, match="tempo must be a finite number of BPM"):
+        MidiClock(bpm)
+
+
+def pulses(clock, bpm, start_s, n, jitter=None):
+    period = 60 / bpm / PPQN
+    times = start_s + period * np.arange(n)
+    if jitter is not None:
+        times = times + jitter
+    for t in times:
+        clock.pulse(float(t))
+    return times
+
+
+def test_stopped_until_start_then_beat_zero_is_the_first_pulse():
+    clock = MidiClock(120)
+    pulses(clock, 100, 10.0, 48)  # clock before Start: tempo only
+    assert not clock.running and clock.seconds_at(0) == math.inf and clock.due_s(0) == math.inf
+    assert clock.bpm == pytest.approx(100)
+    clock.start(12.0)
+    assert clock.due_s(0) == math.inf  # Start alone: beat 0 waits for its pulse
+    assert clock.pulse(12.01) is True  # this pulse starts the run
+    times = [12.01, *pulses(clock, 100, 12.01 + 0.025, 95)]
+    assert clock.running
+    assert clock.due_s(0) == times[0]
+    assert clock.due_s(3) == times[72]  # on a pulse: exactly when it came
+    assert clock.seconds_at(3) == pytest.approx(times[72], abs=1e-6)
+    assert clock.beat_at(times[50]) == pytest.approx(50 / 24, abs=1e-6)
+
+
+def test_a_beat_is_due_only_once_its_pulse_has_come():
+    clock = MidiClock(120)
+    clock.start(0.0)
+    times = pulses(clock, 120, 1.0, 24)  # pulses 0..23: up to beat 23/24
+    assert clock.due_s(0.5) == times[12]
+    assert clock.due_s(23 / 24) == times[23]
+    assert clock.due_s(1.0) == math.inf  # pulse 24 has not come: a Stop instead means it never plays
+    between = clock.due_s(23.5 / 24)  # between pulses 23 and 24: pulse 23 plus half a period
+    assert between == pytest.approx(times[23] + 0.5 * (times[1] - times[0]))
+
+
+def test_one_late_pulse_does_not_jolt_the_fitted_beat():
+    clock = MidiClock()
+    clock.start(0)
+    jitter = np.zeros(48)
+    jitter[-1] = 0.010  # the newest pulse 10 ms late
+    pulses(clock, 120, 1.0, 48, jitter=jitter)
+    assert abs(clock.seconds_at(2) - (1.0 + 2 * 0.5)) < 0.002  # moved by a fraction of the 10 ms
+    assert clock.bpm == pytest.approx(120, rel=0.01)
+
+
+def test_tempo_jump_is_followed_at_the_next_pulse():
+    clock = MidiClock()
+    clock.start(0)
+    t = pulses(clock, 60, 0.0, 48)[-1]
+    times = pulses(clock, 300, t + 60 / 300 / 24, 30)
+    assert clock.due_s((48 + 29) / 24) == times[-1]  # the pulse is the beat, whatever the fit says
+    assert clock.bpm == pytest.approx(300, rel=0.01)  # and the fit catches up within a beat
+
+
+def test_stop_continue_and_song_position():
+    clock = MidiClock()
+    clock.start(0)
+    times = pulses(clock, 120, 0.0, 36)  # a beat and a half
+    clock.stop(times[-1] + 0.01)
+    assert not clock.running and clock.position_beats == pytest.approx(1.5)
+    clock.song_position(16)  # 16 sixteenths = bar 2, beat 0 = beat 4
+    assert clock.position_beats == 4.0
+    clock.continue_(5.0)
+    times = pulses(clock, 120, 5.02, 10)
+    assert clock.due_s(4.0) == times[0]
+    assert clock.due_s(4.0 + 9 / 24) == times[9]
+
+
+def test_song_position_is_ignored_while_running():
+    clock = MidiClock()
+    clock.start(0)
+    pulses(clock, 120, 0.0, 10)
+    clock.song_position(64)
+    assert clock.position_beats == pytest.approx(10 / 24)
+
+
+def test_clock_that_stops_arriving_times_out():
+    clock = MidiClock()
+    clock.start(0)
+    times = pulses(clock, 120, 0.0, 24)
+    assert not clock.timed_out(times[-1] + 0.9)  # under two beats (1 s)
+    assert clock.timed_out(times[-1] + 1.1)

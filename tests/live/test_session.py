@@ -1,0 +1,293 @@
+"""The live core on a fake clock: every live behaviour as an exact list of (beat, message), no ports, no sleeps.
+
+LiveRun (tests/helpers.py) builds a Session from a config, delivers input
+events at their times and records what the scheduler hands out. The
+progression is the default "| Dm7 | G7 | Cmaj7 | Cmaj7 |" unless a test says.
+"""
+
+import logging
+
+import pytest
+
+from helpers import LiveRun, hanging_notes, pulse_events
+from jazzd.core.solo import from_config
+from jazzd.live.events import ClockPulse, ControlChange, NoteEvent, SongPosition, Transport
+
+MELODY, COMP = 0, 1
+
+
+def notes_only(run, channel=None):
+    """(beat, type, note) of the note messages handed out on a beat (releases at once have no beat)."""
+    return [(round(beat, 6), m.type, m.note) for beat, m in run.messages(channel=channel)
+            if beat is not None and m.type in ("note_on", "note_off")]
+
+
+def generated_melody(run, bars):
+    """(onset, MIDI note) of `bars` bars of the same seed's solo as `jazzd generate` makes it."""
+    from jazzd.generate import generate
+
+    _, soloist, feel, _ = from_config(run.config, run.model, run.config["improviser.seed"], live=False)
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = generate(soloist, feel, Path(tmp) / "x.mid", 120, values=None, bars=bars)
+    return [(round(n.onset, 6), n.pitch) for n in result.melody]
+
+
+def play(events, notes, bpm, t0=0.05, channel=0):
+    """NoteEvents for (beat, length in beats, MIDI note) on the internal clock that starts t0 seconds in."""
+    spb = 60 / bpm
+    for beat, length, pitch in notes:
+        events.append(NoteEvent(t0 + beat * spb, channel, pitch, 90))
+        events.append(NoteEvent(t0 + (beat + length) * spb, channel, pitch, 0))
+    return events
+
+
+def test_the_live_solo_is_the_seeded_solo_of_generate_and_ends_at_the_bar_limit():
+    run = LiveRun(bars=4, seed=5).run(30.0)
+    assert run.session.finished
+    melody = run.note_ons(MELODY)
+    assert melody and melody == generated_melody(run, 4)
+    assert all(b < 16 if t == "note_on" else b <= 16 for b, t, _ in notes_only(run)), "a note after the bar limit"
+    assert not hanging_notes(m for _, _, m in run.sent) and run.scheduler.pending() == 0
+    # the chords on their bar lines, program changes first at beat 0
+    first = run.messages()[:2]
+    assert [(b, m.type, m.channel, m.program) for b, m in first] == [(0.0, "program_change", 0, 26),
+                                                                     (0.0, "program_change", 1, 0)]
+    assert sorted({b for b, _ in run.note_ons(COMP)}) == [0.0, 4.0, 8.0, 12.0]
+
+
+def test_program_changes_come_again_at_every_bar_line_where_nothing_of_the_part_sounds():
+    run = LiveRun(bars=8, seed=2).run(60.0)
+    programs = {}
+    for beat, m in run.messages("program_change"):
+        programs.setdefault(m.channel, []).append(beat)
+    assert programs[COMP] == [0.0, 4.0, 8.0, 12.0, 16.0, 20.0, 24.0, 28.0]  # chords end and restart on bar lines
+    melody_notes = [(b, m) for b, m in run.messages(channel=MELODY) if m.type in ("note_on", "note_off")]
+    spans = []
+    for b, m in melody_notes:
+        if m.type == "note_on" and m.velocity:
+            spans.append([b, None])
+        elif spans and spans[-1][1] is None:
+            spans[-1][1] = b
+    for bar_line in range(4, 32, 4):
+        crossing = any(on < bar_line < off for on, off in spans)
+        assert (bar_line in programs[MELODY]) != crossing, bar_line
+    # sorted between the note-offs and the note-ons of the bar line
+    at_4 = [m.type for b, m in run.messages(channel=COMP) if b == 4.0]
+    assert at_4 == ["note_off"] * 4 + ["program_change"] + ["note_on"] * 4
+
+
+def midi_clock_run(events_after_start, bpm=120, seed=3, config="", start_at=1.0):
+    run = LiveRun('[clock]\nsource = "midi"\n' + config, seed=seed)
+    events = pulse_events(0.0, bpm, 1.0)[:20]  # the DAW's clock before Start: tempo only
+    events.append(Transport(start_at, "start"))
+    events += events_after_start
+    return run.run(max(e.t_s for e in events) + 0.001, events)
+
+
+def test_midi_clock_bar_one_is_the_progressions_bar_one_and_beats_are_the_internal_clocks():
+    pulses = pulse_events(1.01, 120, 12)
+    run = midi_clock_run(pulses)
+    internal = LiveRun(seed=3).run(0.05 + 12 * 0.5 - 0.01)
+    heard = notes_only(run)
+    assert heard and heard[0][0] == 0.0  # the downbeat of bar 1: the first chord
+    assert {n for b, n in run.note_ons(COMP) if b == 0.0} == {50, 53, 57, 60}  # Dm7
+    assert heard == [e for e in notes_only(internal) if e[0] < 12 - 1e-9][:len(heard)]
+    # an on-pulse message is due the moment its pulse arrives
+    pulse_time = {round(k / 24, 6): p.t_s for k, p in enumerate(pulses)}
+    for due, beat, m in run.sent:
+        if beat is not None and round(beat, 6) in pulse_time:
+            assert due == pulse_time[round(beat, 6)], (beat, m)
+
+
+def test_midi_clock_tempo_jump_from_60_to_300_bpm_keeps_every_note_on_its_beat():
+    slow = pulse_events(1.01, 60, 6)
+    fast = pulse_events(slow[-1].t_s + 60 / 300 / 24, 300, 10)
+    run = midi_clock_run(slow + fast)
+    internal = LiveRun(seed=3).run(100.0)
+    heard = notes_only(run)
+    assert heard == [e for e in notes_only(internal) if e[0] <= heard[-1][0]][:len(heard)]
+    assert max(b for b, _, _ in heard) > 14  # well into the fast part
+    times = [p.t_s for p in slow + fast]
+    for due, beat, m in run.sent:  # each on its pulse, before and after the jump
+        if beat is not None and abs(beat * 24 - round(beat * 24)) < 1e-6:
+            assert due == times[round(beat * 24)], (beat, m)
+
+
+@pytest.mark.parametrize("stop_beat", [8.0, 5.5])
+def test_midi_clock_stop_on_and_off_a_bar_line_sounds_nothing_after_it(stop_beat):
+    period = 0.5 / 24
+    pulses = pulse_events(1.01, 120, stop_beat)  # the pulses before the stop beat; Stop comes in place of its pulse
+    stop_t = 1.01 + stop_beat * 24 * period
+    run = midi_clock_run(pulses + [Transport(stop_t, "stop"), ClockPulse(stop_t + 0.3)])
+    after = [(due, beat, m) for due, beat, m in run.sent if due >= stop_t - 1e-9]
+    assert not [m for _, _, m in after if m.type == "note_on" and m.velocity > 0], "a note-on at or after Stop"
+    assert all(due == stop_t for due, _, _ in after)  # the releases, at once
+    assert not hanging_notes(m for _, _, m in run.sent)
+    assert {m.channel for _, _, m in after if m.type == "control_change" and m.control == 123} == {0, 1}
+    assert not [b for b, _, _ in notes_only(run) if b >= stop_beat], "something of the stop beat was played"
+
+
+def test_midi_clock_continue_from_a_song_position_plays_the_chord_sounding_there():
+    first = pulse_events(1.01, 120, 2)
+    stop_t = first[-1].t_s + 0.01
+    restart = 3.0
+    events = first + [Transport(stop_t, "stop"), SongPosition(2.0, 18),  # 18 sixteenths: bar 2, beat 2.5 (4.5)
+                      Transport(2.5, "continue")] + pulse_events(restart, 120, 3.5)
+    run = midi_clock_run(events)
+    resumed = [(b, t, n) for b, t, n in notes_only(run) if b >= 4.5 - 1e-9]
+    assert resumed[0][0] == 4.5
+    assert {n for b, t, n in resumed if b == 4.5 and t == "note_on" and n < 70} >= {55, 59, 62, 65}  # G7, from 4.5
+    due_first = min(due for due, beat, m in run.sent if beat == 4.5)
+    assert due_first == restart  # the first pulse after Continue is the song position
+    assert all(beat >= 4.5 for due, beat, m in run.sent if due > stop_t and beat is not None)
+
+
+def test_midi_clock_that_stops_arriving_releases_every_note(caplog):
+    pulses = pulse_events(1.01, 120, 3)
+    run = LiveRun('[clock]\nsource = "midi"\n', seed=3)
+    with caplog.at_level(logging.WARNING):
+        run.run(pulses[-1].t_s + 2.0, [Transport(1.0, "start")] + pulses)
+    assert "MIDI clock stopped arriving" in caplog.text
+    assert not hanging_notes(m for _, _, m in run.sent)
+    assert not run.clock.running
+
+
+def trade_run(config="", seed=4):
+    return LiveRun('[input]\nmode = "trade"\n' + config, seed=seed)
+
+
+def test_trade_answers_a_phrase_ended_by_silence_from_the_next_bar_line_for_as_long():
+    run = trade_run()
+    events = play([], [(4 + i * 0.5, 0.5, p) for i, p in enumerate((62, 65, 69, 72, 71, 69, 67, 65))], 120)
+    run.run(0.05 + 24 * 0.5, events).release()  # six bars
+    melody = run.note_ons(MELODY)
+    # silence from beat 8 for phrase_end_beats (2): decided at beat 10, answered from bar line 12 for one bar
+    assert melody and all(12 <= b < 16 for b, _ in melody), melody
+    assert not hanging_notes(m for _, _, m in run.sent)
+    assert run.note_ons(COMP)  # the chords never stop
+
+
+def test_trade_answers_after_trade_bars_and_a_player_note_interrupts_at_the_next_beat():
+    run = trade_run("interrupt = true\n")
+    phrase = [(4 + b * 4 + i, 0.9, 60 + i) for b in range(4) for i in range(4)]  # bars 2-5, every beat
+    events = play([], phrase + [(21.3, 0.3, 72)], 120)  # a note 1.3 beats into the answer
+    run.run(0.05 + 40 * 0.5, events).release()
+    melody = run.note_ons(MELODY)
+    assert melody and min(b for b, _ in melody) >= 20  # the answer starts on the bar line after bar 5
+    assert not [b for b, _ in melody if 22 <= b < 24], "the answer went on after the interrupt"
+    assert [b for b, _ in melody if 20 <= b < 22]
+    assert max(b for b, m in run.messages("note_off", MELODY) if b < 24) <= 22.0 + 1e-9
+    # the interrupting note began the player's next phrase (bar 6), answered from bar 7 for one bar
+    assert [b for b, _ in melody if b >= 24] and all(24 <= b < 28 for b, _ in melody if b >= 22)
+    assert not hanging_notes(m for _, _, m in run.sent)
+
+
+def test_prime_changes_the_solo_from_its_bar_on_and_reports_the_phrase(caplog):
+    phrase = [(8 + i * 0.5, 0.5, p) for i, p in enumerate((62, 65, 69, 72, 71, 69, 67, 65,
+                                                             64, 67, 71, 74, 72, 71, 69, 67))]  # bars 3-4
+    plain = LiveRun('[input]\nmode = "prime"\n', seed=11).run(0.05 + 36 * 0.5)
+    with caplog.at_level(logging.INFO, logger="jazzd.live.session"):
+        primed = LiveRun('[input]\nmode = "prime"\n', seed=11).run(0.05 + 36 * 0.5, play([], phrase, 120))
+    apply_beat = 4 * 4  # bars 2-3 (0-based) are primed from bar 4 (0-based) on
+    before = lambda run: [n for n in run.note_ons(MELODY) if n[0] < apply_beat]  # noqa: E731
+    after = lambda run: [n for n in run.note_ons(MELODY) if n[0] >= apply_beat]  # noqa: E731
+    assert before(plain) == before(primed), "priming changed the solo before its bar"
+    assert after(plain) != after(primed), "priming did not change the solo"
+    heard = [r.getMessage() for r in caplog.records if "heard the player's phrase" in r.getMessage()]
+    assert len(heard) == 1 and "bars 3-4: 16 notes -> " in heard[0] and "primed from bar 5" in heard[0], heard
+
+
+def test_live_chords_from_held_keys_shape_the_next_values(caplog):
+    run = LiveRun('[harmony]\nsource = "live"\n[input]\nsplit_note = 60\n[comp]\nenabled = false\n', seed=5)
+    keys = [NoteEvent(0.05 + 3.9 * 0.5, 0, n, 70) for n in (48, 52, 55, 58)]  # C E G Bb held from beat 3.9
+    with caplog.at_level(logging.DEBUG, logger="jazzd.live.session"):
+        run.run(0.05 + 16 * 0.5, keys)
+    assert "live chord C7 (keys 48 52 55 58)" in caplog.text
+    lines = [r.getMessage().split() for r in caplog.records if r.getMessage().startswith("beat ")]
+    realized = [(float(w[1]), w[2], w[3].split(",")[0], w[5]) for w in lines]  # beat, chord, type, note
+    late = [r for r in realized if r[0] >= 6.0]  # generated after the keys (the lookahead is one beat)
+    assert late and all(chord == "C7" for _, chord, _, _ in late)
+    chord_tones = [note for _, _, kind, note in late if kind == "C" and note != "rest"]
+    assert chord_tones and all(n.rstrip("0123456789") in {"C", "E", "G", "Bb"} for n in chord_tones)
+    assert not run.note_ons(COMP)
+
+
+def control(t, cc, value, channel=0):
+    return ControlChange(t, channel, cc, value)
+
+
+def test_mute_panic_and_unmute():
+    run = LiveRun(seed=2)
+    spb = 0.5
+    events = [control(0.05 + 4.1 * spb, 22, 127),  # panic
+              control(0.05 + 8.0 * spb, 21, 127), control(0.05 + 12.0 * spb, 21, 0)]  # mute bars 3, unmute at 4
+    run.run(0.05 + 20 * spb, events).release()
+    released = [due for due, beat, m in run.sent if beat is None]
+    assert released and min(released) == pytest.approx(0.05 + 4.1 * spb)  # the panic's releases, at once
+    muted = [b for b, _ in run.note_ons() if 8 <= b < 12 + 1e-9 and b != 12]
+    assert not muted, "notes while muted"
+    assert [b for b, _ in run.note_ons() if b > 12] and [b for b, _ in run.note_ons() if 4.1 < b < 8]
+    assert not hanging_notes(m for _, _, m in run.sent)
+
+
+def test_tempo_reset_temperature_and_mode_controls(caplog):
+    run = LiveRun(seed=2)
+    with caplog.at_level(logging.INFO, logger="jazzd.live.session"):
+        run.run(1.0, [control(0.5, 24, 50)])  # tempo 140
+        assert run.clock.bpm == 140
+        beats = [(due, beat) for due, beat, m in run.sent if beat is not None and due > 0.6]
+        run.run(4.0, [control(2.0, 20, 0), control(2.1, 23, 127)])
+        assert run.session.improviser.temperature == pytest.approx(0.1)
+        run.run(6.0, [control(5.0, 25, 127)])  # trade: jazzd listens
+    assert run.session.interplay.mode == "trade"
+    later = [b for b, _ in run.note_ons(MELODY) if b > run.clock.beat_at(5.0) + 1.0]
+    assert not later, "played on after switching to trade"
+    for due, beat in beats:
+        assert due == pytest.approx(run.clock.seconds_at(beat))
+    messages = caplog.text
+    for line in ("tempo 140 BPM (CC 24)", "temperature 0.10 (CC 20)", "a and c reset to zeros (CC 23)",
+                 "input mode trade (CC 25)"):
+        assert line in messages, line
+
+
+def test_a_knob_turned_is_logged_when_it_settles_and_a_repeated_value_not_at_all(caplog):
+    run = LiveRun(seed=2)
+    sweep = [control(1.0 + k * 0.005, 20, k) for k in range(60)]  # 60 values in 0.3 s
+    repeats = [control(3.0 + k * 0.01, 21, 0) for k in range(50)]  # unmute, 50 times
+    with caplog.at_level(logging.INFO, logger="jazzd.live.session"):
+        run.run(5.0, sweep + repeats)
+    lines = [r.getMessage() for r in caplog.records if "(CC" in r.getMessage()]
+    temps = [line for line in lines if line.startswith("temperature")]
+    assert temps == ["temperature 0.10 (CC 20)", "temperature 0.98 (CC 20)"]  # the first, then the settled value
+    assert [line for line in lines if "muted" in line] == ["unmuted (CC 21)"]
+
+
+def test_resume_continues_the_solo_where_a_saved_run_stopped():
+    whole = LiveRun(bars=4, seed=8).run(30.0)
+    first = LiveRun(bars=2, seed=8).run(30.0)
+    snap = first.session.snapshot(first.now)
+    assert snap["beat"] == 8.0
+    second = LiveRun(bars=2, seed=8)
+    second.session.improviser.a, second.session.improviser.c = first.session.improviser.a, first.session.improviser.c
+    second.session.improviser.last = first.session.improviser.last
+    for name, g in first.generators.items():
+        second.generators[name].bit_generator.state = g.bit_generator.state
+    second.session.resume(snap["beat"], snap["horizon"], snap["previous"])
+    second.run(30.0)
+    assert first.note_ons(MELODY) + second.note_ons(MELODY) == whole.note_ons(MELODY)
+    assert min(b for b, _ in second.note_ons()) >= 8.0
+
+
+def test_a_player_note_anywhere_in_the_midi_range_never_breaks_trade_or_prime():
+    for mode in ("trade", "prime"):
+        run = LiveRun(f'[input]\nmode = "{mode}"\n', seed=6)
+        events = []
+        for k, pitch in enumerate(range(0, 128)):
+            beat = 4 + k * 0.25
+            play(events, [(beat, 0.2, pitch)], 120)
+        run.run(0.05 + (4 + 128 * 0.25 + 24) * 0.5, events).release()
+        assert not hanging_notes(m for _, _, m in run.sent)
+        assert all(52 <= n <= 81 for _, n in run.note_ons(MELODY))
