@@ -13,6 +13,7 @@ from pathlib import Path
 
 from jazzd import __version__
 from jazzd.config import Config, defaults, load_config
+from jazzd.settings import flags_of, toml_value
 from jazzd.errors import JazzdError
 
 log = logging.getLogger("jazzd")
@@ -21,7 +22,11 @@ DEFAULT_CONFIG = Path("config.toml")
 
 
 def _config(args) -> Config:
-    """The config file (config.toml here by default, else the built-in defaults) plus flags."""
+    """The config file (config.toml here by default, else the built-in defaults) plus the flags that set keys.
+
+    Raises:
+        ConfigError: naming the file and key, or the flag, of a bad value.
+    """
     if args.config is not None:
         config = load_config(args.config)
     elif DEFAULT_CONFIG.is_file():
@@ -29,33 +34,35 @@ def _config(args) -> Config:
     else:
         config = defaults()
     flags = {}
-    for dotted, (flag, attr) in FLAG_KEYS.items():
-        value = getattr(args, attr, None)
-        if value is not None and dotted == "model.path":
+    for setting in flags_of(args.command):
+        value = getattr(args, dest(setting), None)
+        if value is not None and setting.key == "model.path":
             value = str(Path(value).resolve())  # a path typed on the command line is relative to cwd
-        if hasattr(args, attr):
-            flags[dotted] = (flag, value)
+        flags[setting.key] = (setting.flag if setting.type is not bool else f"{setting.flag}/--no-{setting.flag[2:]}",
+                              value)
     return config.override(flags)
 
 
-# config key -> (flag, argparse dest)
-FLAG_KEYS = {
-    "model.path": ("--model", "model"),
-    "clock.bpm": ("--bpm", "bpm"),
-    "improviser.temperature": ("--temperature", "temperature"),
-    "improviser.seed": ("--seed", "seed"),
-    "harmony.progression": ("--progression", "progression"),
-    "midi.output": ("--output", "output"),
-    "midi.backend": ("--backend", "backend"),
-    "comp.enabled": ("--comp/--no-comp", "comp"),
-    "midi.input": ("--input", "input"),
-    "input.mode": ("--mode", "mode"),
-    "clock.source": ("--clock", "clock"),
-    "harmony.source": ("--harmony", "harmony"),
-    "feel.swing": ("--swing", "swing"),
-    "state.file": ("--state", "state"),
-    "log.level": ("--log-level", "log_level"),
-}
+def dest(setting) -> str:
+    """The argparse attribute of a setting's flag."""
+    return f"setting__{setting.section}__{setting.name}"
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, command: str) -> None:
+    """The flags of the settings a command takes (jazzd.settings), with their help from the table.
+
+    Values are converted here and checked by Config.override, so a bad one is a one-line error naming the flag.
+    """
+    for s in flags_of(command):
+        facts = ", ".join(x for x in (s.range_text() if s.type is not bool else "", s.unit) if x)
+        default = "absent" if s.optional else toml_value(s.default)
+        text = f"{s.help.rstrip('.')} ({facts + '; ' if facts else ''}default: [{s.section}] {s.name} of the config file, {default})"
+        text = text.replace("%", "%%")
+        if s.type is bool:
+            parser.add_argument(s.flag, dest=dest(s), action=argparse.BooleanOptionalAction, default=None, help=text)
+        else:
+            parser.add_argument(s.flag, dest=dest(s), type=s.type, default=None, help=text,
+                                metavar=s.name.upper() if not s.choices else "{" + ",".join(s.choices) + "}")
 
 
 def _setup_logging(level: str) -> None:
@@ -82,7 +89,7 @@ def cmd_generate(args) -> int:
     model = load_model(config.path_of("model.path"))
     harmony, soloist, feel, _ = from_config(config, model, config["improviser.seed"], live=False)
     out = Path(args.o) if args.o else Path(config["generate.output"])
-    values = None if args.bars else (args.values or config["generate.values"])
+    values = None if args.bars else config["generate.values"]
     try:
         result = generate(soloist, feel, out, config["clock.bpm"], values=values, bars=args.bars,
                           melody_channel=config["melody.channel"] - 1, melody_program=config["melody.program"],
@@ -118,8 +125,6 @@ def _render(config, midi_path: Path, out: Path) -> None:
 def cmd_render(args) -> int:
     config = _config(args)
     _setup_logging(config["log.level"])
-    if args.melody_program is not None:
-        config = config.override({"render.melody_program": ("--melody-program", args.melody_program)})
     out = Path(args.o) if args.o else Path(args.midi).with_suffix(".wav")
     _render(config, Path(args.midi), out)
     return 0
@@ -154,7 +159,7 @@ def cmd_evaluate(args) -> int:
         if not saved:
             raise JazzdError(f"{args.model}: its metadata names no corpus; give one: jazzd evaluate MODEL CORPUS")
         sources = [str((model.path / s).resolve()) for s in saved]  # saved relative to the model directory
-    pieces = collect(sources, progress=None, report=print).pieces
+    pieces = collect(sources, workers=config["train.workers"] or None, progress=None, report=print).pieces
     report = quality_report(model, pieces, bars=args.bars, temperature=args.temperature, seed=args.seed)
     print(f"{args.model}: n_values = {model.n_values}, n_a = {model.n_a}; corpus: {len(pieces)} file(s), "
           f"{sum(len(p.measures) for p in pieces)} bars")
@@ -163,25 +168,20 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from jazzd.pipeline.train import train
-
-    config = _config(args)
+    config = _config(args)  # every training flag is checked here, before any parsing
     _setup_logging(config["log.level"])
     sources = args.sources or [str(config.path_of("train.corpus"))]
+    from jazzd.pipeline.train import train
 
-    def pick(flag, key):
-        return config[key] if flag is None else flag
-
-    train(sources, Path(args.out), n_a=pick(args.n_a, "train.n_a"), Tx=pick(args.Tx, "train.Tx"),
-          epochs=pick(args.epochs, "train.epochs"), seed=pick(args.seed, "train.seed"),
-          layers=pick(args.layers, "train.layers"), patience=pick(args.patience, "train.patience"),
-          dropout=pick(args.dropout, "train.dropout"), stride=pick(args.stride, "train.stride"),
-          batch_size=pick(args.batch_size, "train.batch_size"), workers=args.workers,
-          label_smoothing=pick(args.label_smoothing, "train.label_smoothing"),
-          learning_rate=pick(args.learning_rate, "train.learning_rate"),
+    train(sources, Path(args.out), **{name: config[f"train.{name}"] for name in TRAIN_SETTINGS},
           verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
           melody=_part(args.melody), chords=_part(args.chords), start=args.start, end=args.end)
     return 0
+
+
+# the [train] settings passed to jazzd.pipeline.train.train by name
+TRAIN_SETTINGS = ("n_a", "Tx", "epochs", "seed", "layers", "patience", "dropout", "stride", "batch_size",
+                  "workers", "label_smoothing", "learning_rate")
 
 
 def _part(text):
@@ -196,53 +196,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"jazzd {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p, seed=True):
+    def command(name, help):
+        p = sub.add_parser(name, help=help)
         p.add_argument("--config", type=Path, help="config file (default: ./config.toml if present)")
-        p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
-        if seed:
-            p.add_argument("--model", help="model directory (default: [model] path)")
-            p.add_argument("--seed", type=int, help="seed for a reproducible solo")
-            p.add_argument("--temperature", type=float, help="sampling temperature; 0 = argmax")
-            p.add_argument("--bpm", type=float, help="tempo, beats per minute")
-            p.add_argument("--progression", help='lead sheet, e.g. "| Dm7 | G7 | Cmaj7 | %% |"')
+        add_setting_flags(p, name)
+        return p
 
-    run = sub.add_parser("run", help="improvise live to a MIDI port")
-    common(run)
-    run.add_argument("--output", help="auto | virtual | FILE.mid | name of an existing MIDI output port")
-    run.add_argument("--backend", choices=["auto", "alsa", "jack", "coremidi"])
-    run.add_argument("--comp", action=argparse.BooleanOptionalAction, default=None, help="play the chords too")
-    run.add_argument("--input", help="auto | off | virtual | name of an existing MIDI input port")
-    run.add_argument("--mode", choices=["off", "prime", "trade"], help="what the player's notes do")
-    run.add_argument("--clock", choices=["internal", "midi"], help="internal tempo, or follow MIDI beat clock")
-    run.add_argument("--harmony", choices=["progression", "corpus", "live"], help="where the chords come from")
-    run.add_argument("--swing", type=float, help="share of the beat the first eighth takes, 0.5..0.75")
-    run.add_argument("--state", help="state file kept across restarts")
+    run = command("run", "improvise live to a MIDI port")
     run.add_argument("--bars", type=int, help="stop by itself after this many bars")
     run.add_argument("--timing-log", type=Path, help="write due and sent time of every message to this CSV")
     run.set_defaults(func=cmd_run)
 
-    gen = sub.add_parser("generate", help="write a solo to a MIDI file (the course's my_music)")
-    common(gen)
+    gen = command("generate", "write a solo to a MIDI file (the course's my_music)")
     gen.add_argument("-o", metavar="FILE.mid", help="output file (default: [generate] output)")
-    gen.add_argument("--harmony", choices=["progression", "corpus"], help="the chords: the progression or the model's corpus")
-    length = gen.add_mutually_exclusive_group()
-    length.add_argument("--values", type=int, help="number of values (default: [generate] values, 50)")
-    length.add_argument("--bars", type=int, help="generate whole bars instead")
+    gen.add_argument("--bars", type=int, help="generate whole bars instead of [generate] values")
     gen.add_argument("--plot", metavar="FILE.png", help="also draw a piano roll of the solo to this image")
     gen.add_argument("--render", nargs="?", const="", metavar="FILE.wav|.mp3",
                      help="also render the MIDI file to audio (default: the .mid's name with .wav)")
     gen.set_defaults(func=cmd_generate)
 
-    ren = sub.add_parser("render", help="render a MIDI file to WAV or MP3 with FluidSynth")
-    common(ren, seed=False)
+    ren = command("render", "render a MIDI file to WAV or MP3 with FluidSynth")
     ren.add_argument("midi", help="the MIDI file")
     ren.add_argument("-o", metavar="FILE.wav|.mp3", help="output (default: the MIDI file's name with .wav)")
-    ren.add_argument("--melody-program", type=int, choices=range(128), metavar="0..127",
-                     help="General MIDI program of the melody (default: [render] melody_program, 66 tenor sax)")
     ren.set_defaults(func=cmd_render)
 
-    plot = sub.add_parser("plot", help="draw a piano roll of a MIDI file's melody over its chords")
-    common(plot, seed=False)
+    plot = command("plot", "draw a piano roll of a MIDI file's melody over its chords")
     plot.add_argument("midi", help="the MIDI file")
     plot.add_argument("-o", metavar="FILE.png", help="output image (default: the MIDI file's name with .png)")
     plot.add_argument("--melody", help="melody part: index or name (default: found by jazzd)")
@@ -250,8 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--bars-per-row", type=int, default=8, help="bars per row (default 8)")
     plot.set_defaults(func=cmd_plot)
 
-    ev = sub.add_parser("evaluate", help="quality report of a model: held-out loss and generated-bar statistics")
-    common(ev, seed=False)
+    ev = command("evaluate", "quality report of a model: held-out loss and generated-bar statistics")
     ev.add_argument("model", help="model directory")
     ev.add_argument("corpus", nargs="*", help="MIDI files, folders or manifests (default: the model's own corpus)")
     ev.add_argument("--bars", type=int, default=64, help="bars to generate (default 64)")
@@ -259,8 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0, help="seed of the generated bars (default 0)")
     ev.set_defaults(func=cmd_evaluate)
 
-    tr = sub.add_parser("train", help="train a model on MIDI files or corpus manifests")
-    common(tr, seed=False)
+    tr = command("train", "train a model on MIDI files or corpus manifests")
     tr.add_argument("sources", nargs="*", help="MIDI files, folders (searched recursively) or .toml manifests "
                     "(default: [train] corpus)")
     tr.add_argument("--out", required=True, help="model directory to write, e.g. models/NAME")
@@ -268,27 +244,28 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--chords", help="chord part: index or name")
     tr.add_argument("--start", type=float, help="first beat of the selection (quarter notes)")
     tr.add_argument("--end", type=float, help="end beat of the selection")
-    tr.add_argument("--epochs", type=int, help="default: [train] epochs (100)")
-    tr.add_argument("--n-a", dest="n_a", type=int, help="LSTM units (default 64)")
-    tr.add_argument("--Tx", type=int, help="window length (default 30)")
-    tr.add_argument("--layers", type=int, help="stacked LSTM layers (default 1)")
-    tr.add_argument("--seed", type=int, help="training seed")
-    tr.add_argument("--patience", type=int, help="early stopping patience in epochs; 0 = the course's fixed epochs")
-    tr.add_argument("--dropout", type=float, help="dropout on the LSTM output while training")
-    tr.add_argument("--stride", type=int, help="values between training windows (0 = auto)")
-    tr.add_argument("--batch-size", dest="batch_size", type=int, help="windows per step (default 32)")
-    tr.add_argument("--label-smoothing", dest="label_smoothing", type=float, help="share of each target spread over all values")
-    tr.add_argument("--learning-rate", dest="learning_rate", type=float, help="Adam's learning rate (default 0.01)")
-    tr.add_argument("--workers", type=int, help="parsing processes (default: one per core)")
     tr.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     tr.set_defaults(func=cmd_train)
+
+    st = sub.add_parser("settings", help="print every setting: the default config.toml, or the README's table")
+    what = st.add_mutually_exclusive_group()
+    what.add_argument("--toml", action="store_true", help="config.toml with every key at its default (the default)")
+    what.add_argument("--markdown", action="store_true", help="the settings as a Markdown table (as in the README)")
+    st.set_defaults(func=cmd_settings)
     return parser
+
+
+def cmd_settings(args) -> int:
+    from jazzd.settings import config_toml, markdown_table
+
+    sys.stdout.write(markdown_table() if args.markdown else config_toml())
+    return 0
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("bars", "values", "epochs", "n_a", "Tx", "layers", "batch_size", "workers", "bars_per_row"):
+    for name in ("bars", "bars_per_row"):
         value = getattr(args, name, None)
         if value is not None and value <= 0:
             parser.error(f"--{name.replace('_', '-')} must be > 0, got {value}")

@@ -38,11 +38,11 @@ def test_unknown_chord_in_the_config_file(tmp_path):
 def test_bad_config_key(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text("[clock]\nbpm = -120\n")
-    one_line_error(jazzd("run", "--config", config), 2, "config.toml: [clock] bpm must be > 0, got -120")
+    one_line_error(jazzd("run", "--config", config), 2, "config.toml: [clock] bpm must be >= 1, got -120")
 
 
 def test_bad_flag_value():
-    one_line_error(jazzd("generate", "--temperature", "-1", "-o", "x.mid"), 2, "--temperature must be >= 0.0")
+    one_line_error(jazzd("generate", "--temperature", "-1", "-o", "x.mid"), 2, "--temperature must be >= 0, got -1.0")
 
 
 def test_missing_corpus_file(tmp_path):
@@ -135,3 +135,12 @@ def test_corpus_chords_need_a_model_that_saved_them(tmp_path):
     (model / "metadata.json").write_text(json.dumps(meta))
     one_line_error(jazzd("generate", "--model", model, "--harmony", "corpus", "-o", tmp_path / "x.mid"), 2,
                    "no corpus chords")
+
+
+@pytest.mark.parametrize("flags, key", [(["--mode", "trade"], "--mode = 'trade'"),
+                                        (["--clock", "midi"], "--clock = 'midi'")])
+def test_a_mode_that_needs_a_midi_input_and_has_none_is_exit_2(tmp_path, flags, key):
+    """To a file there is no MIDI system, so no input: trade mode or a MIDI clock would wait forever."""
+    out = tmp_path / "x.mid"
+    result = jazzd("run", "--output", out, "--bars", "1", *flags)
+    one_line_error(result, 2, key, "needs a MIDI input")

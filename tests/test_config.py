@@ -1,25 +1,16 @@
 import pytest
 
 from helpers import ROOT
-from jazzd.config import KEYS, defaults, load_config
+from jazzd.config import defaults, load_config
+from jazzd.settings import SETTINGS, config_toml
 from jazzd.errors import ConfigError
 
 
-def test_the_shipped_config_toml_loads_and_documents_every_key():
+def test_the_shipped_config_toml_loads_and_is_the_table_at_its_defaults():
     config = load_config(ROOT / "config.toml")
-    text = (ROOT / "config.toml").read_text()
-    sections = {}
-    for block in ("\n" + text).split("\n[")[1:]:
-        name, _, body = block.partition("]")
-        sections[name] = body
-    for key in KEYS:
-        body = sections[key.section]
-        assert f"\n{key.name} = " in body or f"\n# {key.name} = " in body, key.dotted
-        # the line before the key, or one above it, is a comment
-        above = body.split(f"{key.name} = ")[0].rstrip().splitlines()[-2:]
-        assert any(line.lstrip().startswith("#") for line in above), key.dotted
-        if not key.optional:
-            assert config[key.dotted] == key.default, f"config.toml and KEYS disagree on {key.dotted}"
+    assert (ROOT / "config.toml").read_text() == config_toml(), "config.toml drifted: jazzd settings --toml > config.toml"
+    for s in SETTINGS:
+        assert config[s.key] == s.default, s.key
     assert config.path_of("model.path") == ROOT / "models" / "default"
 
 
@@ -30,10 +21,13 @@ def write(tmp_path, text):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("[clock]\nbpm = -120\n", r"config.toml: \[clock\] bpm must be > 0, got -120"),
+    ("[clock]\nbpm = -120\n", r"config.toml: \[clock\] bpm must be >= 1, got -120"),
+    ("[clock]\nbpm = nan\n", r"config.toml: \[clock\] bpm must be a finite number 1..1000, got nan"),
+    ("[feel]\nhumanize_ms = inf\n", r"\[feel\] humanize_ms must be a finite number 0..50, got inf"),
+    ("[improviser]\nseed = -1\n", r"\[improviser\] seed must be >= 0, got -1"),
     ("[clock]\nbmp = 120\n", r"unknown key \[clock\] bmp \(expected one of source, bpm\)"),
     ("[tempo]\nbpm = 120\n", r"unknown section \[tempo\]"),
-    ("[clock]\nbpm = \"fast\"\n", r"\[clock\] bpm must be a number, got 'fast'"),
+    ("[clock]\nbpm = \"fast\"\n", r"\[clock\] bpm must be a finite number, got 'fast'"),
     ("[comp]\nenabled = 1\n", r"\[comp\] enabled must be true or false, got 1"),
     ("[melody]\nchannel = 17\n", r"\[melody\] channel must be <= 16, got 17"),
     ("[midi]\nbackend = \"oss\"\n", r"\[midi\] backend must be one of"),
@@ -58,8 +52,10 @@ def test_flags_override_and_are_checked_by_flag_name(tmp_path):
     config = load_config(write(tmp_path, "[clock]\nbpm = 100\n"))
     assert config.override({"clock.bpm": ("--bpm", 140.0)})["clock.bpm"] == 140.0
     assert config.override({"clock.bpm": ("--bpm", None)})["clock.bpm"] == 100.0
-    with pytest.raises(ConfigError, match="--bpm must be > 0, got -1"):
+    with pytest.raises(ConfigError, match="--bpm must be >= 1, got -1"):
         config.override({"clock.bpm": ("--bpm", -1.0)})
+    with pytest.raises(ConfigError, match="--swing must be a finite number 0.5..0.75, got nan"):
+        config.override({"feel.swing": ("--swing", float("nan"))})
 
 
 def test_unknown_chord_in_the_progression_names_key_and_symbol(tmp_path):
@@ -70,4 +66,10 @@ def test_unknown_chord_in_the_progression_names_key_and_symbol(tmp_path):
 
 def test_defaults_are_the_table():
     config = defaults()
-    assert all(config[k.dotted] == k.default for k in KEYS)
+    assert all(config[s.key] == s.default for s in SETTINGS)
+
+
+def test_a_progression_of_more_than_1024_bars_is_refused(tmp_path):
+    config = load_config(write(tmp_path, '[harmony]\nprogression = "' + "| C7 " * 10_000 + '|"\n'))
+    with pytest.raises(ConfigError, match=r"\[harmony\] progression: the progression has 10000 bars; at most 1024"):
+        config.progression()

@@ -58,6 +58,7 @@ QUALITY_ALIASES: dict[str, str] = {
 }
 
 NO_CHORD = frozenset({"N.C.", "NC", "N.C"})
+MAX_BARS = 1024  # a longer lead sheet is a mistake, not a tune
 
 _SYMBOL = re.compile(r"^([A-Ga-g])([#b♯♭]*)(.*?)(?:/([A-Ga-g])([#b♯♭]*))?$")
 
@@ -295,13 +296,16 @@ def parse_lead_sheet(lead_sheet: str, beats_per_bar: int = 4) -> list[Segment]:
 
     Raises:
         ChordSymbolError: for an unknown chord symbol, naming it and its bar.
-        ValueError: for an empty progression, an empty bar or "%" in bar 1.
+        ValueError: for an empty progression, one of more than MAX_BARS bars, an
+            empty bar or "%" in bar 1.
     """
     if beats_per_bar <= 0:
         raise ValueError(f"beats_per_bar must be > 0, got {beats_per_bar}")
     if not lead_sheet.strip().strip("|").strip():
         raise ValueError("the progression has no bars")
     bars = [b.split() for b in lead_sheet.strip().strip("|").split("|")]
+    if len(bars) > MAX_BARS:
+        raise ValueError(f"the progression has {len(bars)} bars; at most {MAX_BARS}")
     segments: list[Segment] = []
     previous: list[str] | None = None
     for number, symbols in enumerate(bars, start=1):

@@ -23,13 +23,9 @@ from jazzd.pipeline.dataset import HOLDOUT_BLOCK, HOLDOUT_EVERY, HOLDOUT_PHASE, 
 from jazzd.core.harmony import progression_to_json
 from jazzd.core.modeldir import ModelDir, save_model
 from jazzd.core.vocab import Vocabulary
+from jazzd.settings import default
 
 log = logging.getLogger(__name__)
-
-N_A = 64
-TX = 30
-EPOCHS = 100
-
 
 def corpus_summary(pieces: Sequence[Piece], sources=(), out: Path | None = None) -> dict:
     """What a model was trained on: per file its name, SHA-256, selection and counts.
@@ -74,34 +70,27 @@ def auto_stride(runs, Tx: int, max_windows: int = MAX_WINDOWS) -> int:
     return max(1, -(-total // max_windows))
 
 
-def train(sources, out: Path, n_a: int = N_A, Tx: int = TX, epochs: int = EPOCHS, seed: int | None = 0,
-          verbose: int = 2, echo: Callable[[str], None] = print, layers: int = 1, patience: int = 0,
-          dropout: float = 0.0, stride: int = 1, batch_size: int = 32, evaluate_bars: int = 64,
-          workers: int | None = None, progress: bool | None = None, learning_rate: float = 0.01,
-          label_smoothing: float = 0.0, **corpus_overrides) -> dict:
+def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = default("train.Tx"),
+          epochs: int = default("train.epochs"), seed: int | None = default("train.seed"),
+          layers: int = default("train.layers"), patience: int = default("train.patience"),
+          dropout: float = default("train.dropout"), stride: int = default("train.stride"),
+          batch_size: int = default("train.batch_size"), workers: int = default("train.workers"),
+          learning_rate: float = default("train.learning_rate"),
+          label_smoothing: float = default("train.label_smoothing"), verbose: int = 2,
+          echo: Callable[[str], None] = print, evaluate_bars: int = 64, progress: bool | None = None,
+          **corpus_overrides) -> dict:
     """Train a model on corpus sources and write it to a model directory.
 
     Args:
         sources: MIDI files, folders of them, or corpus manifests (see jazzd.pipeline.collection).
         out: the model directory to write.
-        n_a: LSTM units. Default 64.
-        layers: stacked LSTM layers. Default 1 (the course).
-        Tx: window length in values. Default 30.
-        epochs: the most epochs to train. Default 100.
-        seed: for a repeatable run; None for a fresh one.
+        n_a, Tx, epochs, seed, layers, patience, dropout, stride, batch_size, workers,
+            learning_rate, label_smoothing: the [train] settings, each with its meaning,
+            range and default in one place: jazzd.settings (README, "Settings").
         verbose: Keras verbosity (2 = one line per epoch).
         echo: where the summary lines go.
-        patience: > 0 keeps one bar in five out as validation and stops when its
-            loss has not improved for this many epochs, keeping the best
-            weights; 0 trains every epoch on all training bars (the course).
-        dropout: share of LSTM outputs dropped while training. Default 0 (the course).
-        stride: values between training windows; 0 = auto (1 unless there would
-            be more than MAX_WINDOWS windows).
-        batch_size: windows per gradient step. Default 32 (the course).
-        learning_rate: Adam's step size. Default 0.01 (the course).
-        label_smoothing: share of each target spread over all values. Default 0 (the course).
         evaluate_bars: bars generated for the quality report saved in the metadata.
-        workers, progress: parsing (see jazzd.pipeline.collection.collect).
+        progress: show the parsing progress bar (see jazzd.pipeline.collection.collect).
         corpus_overrides: melody, chords, start, end, ... for every file.
     Returns:
         The metadata written to out/metadata.json.
@@ -112,7 +101,7 @@ def train(sources, out: Path, n_a: int = N_A, Tx: int = TX, epochs: int = EPOCHS
     from jazzd.pipeline.evaluate import format_quality_report, quality_report
 
     sources = [str(s) for s in sources]
-    collection = collect(sources, workers=workers, progress=progress, report=lambda line: echo(line),
+    collection = collect(sources, workers=workers or None, progress=progress, report=lambda line: echo(line),
                          **corpus_overrides)
     pieces = collection.pieces
     all_values = [v for p in pieces for m in p.measures for v in m.values]

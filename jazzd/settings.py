@@ -1,0 +1,359 @@
+"""The one table of settings: every key's section, type, default, range, unit, help and command-line flag.
+
+Everything else is derived from SETTINGS, as mido derives its message lookups
+from one SPECS list: the checks of config.toml and of the flags (jazzd.config),
+the flags and their help (jazzd.cli), config.toml itself (`jazzd settings --toml`
+prints it; a test compares it with the shipped file), the README's settings
+table (`jazzd settings --markdown`, compared the same way) and the defaults of
+jazzd.pipeline.train.train.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+TYPE_NAMES = {str: "a string", int: "an integer", float: "a finite number", bool: "true or false"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting.
+
+    Args:
+        section, name: where it lives in config.toml ([section] name).
+        type: str, int, float or bool.
+        default: the value when neither config.toml nor a flag sets it (None: absent).
+        help: one sentence: what it sets (the flag's help and config.toml's comment).
+        unit: the unit of a number ("BPM", "beats", "MIDI note number"...), "" for none.
+        low, high: the inclusive range of a number (None: open); low_open makes low exclusive.
+        choices: the allowed strings.
+        doc: more prose for config.toml and the README (may be several sentences).
+        flag: the command-line flag that sets it, and commands: the commands that take it.
+        example: for an optional key, the value config.toml shows commented out.
+    """
+
+    section: str
+    name: str
+    type: type
+    default: Any
+    help: str
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+    flag: str | None = None
+    commands: tuple[str, ...] = ()
+    example: Any = None
+
+    @property
+    def key(self) -> str:
+        """"section.name"."""
+        return f"{self.section}.{self.name}"
+
+    @property
+    def optional(self) -> bool:
+        return self.default is None
+
+    def range_text(self) -> str:
+        """The allowed values in words: 'one of "a", "b"', '0..127', '> 0', ..."""
+        if self.choices:
+            return "one of " + ", ".join(f'"{c}"' for c in self.choices)
+        if self.type is bool:
+            return "true or false"
+        if self.type is str:
+            return ""
+        if self.low is not None and self.high is not None and not self.low_open:
+            return f"{_num(self.low)}..{_num(self.high)}"
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {_num(self.low)}")
+        if self.high is not None:
+            parts.append(f"<= {_num(self.high)}")
+        return " and ".join(parts)
+
+    def problem(self, value) -> str | None:
+        """Why a value (already of the right type) is not allowed, or None."""
+        if self.choices and value not in self.choices:
+            return "must be " + self.range_text()
+        if self.type in (int, float):
+            if self.type is float and not math.isfinite(value):
+                return f"must be a finite number{' ' + self.range_text() if self.range_text() else ''}"
+            if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+                return f"must be {'>' if self.low_open else '>='} {_num(self.low)}"
+            if self.high is not None and value > self.high:
+                return f"must be <= {_num(self.high)}"
+        if self.type is str and not self.choices and self.low is not None and not value.strip():
+            return "must not be empty"
+        return None
+
+
+def _num(x) -> str:
+    return f"{x:,}" if isinstance(x, int) and abs(x) >= 10_000 else f"{x:g}"
+
+
+def toml_value(value) -> str:
+    """A value as TOML writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+NONEMPTY = 1  # low for a string: it must not be empty
+MAX_SEED = 2**63 - 1
+CC = dict(type=int, low=-1, high=127, unit="CC number")
+
+SECTIONS: dict[str, str] = {
+    "model": "",
+    "improviser": "",
+    "clock": "",
+    "harmony": "",
+    "melody": "",
+    "feel": "",
+    "comp": "",
+    "midi": "",
+    "input": "",
+    "controls": ("Live controls by MIDI control change on the input: CC numbers (-1 = none). CC 20-31 are "
+                 "unassigned in General MIDI."),
+    "state": "",
+    "scheduler": "",
+    "log": "",
+    "train": ("`jazzd train` without arguments reads [train] corpus with these settings; they rebuild "
+              "models/default: `jazzd train --out models/default`."),
+    "render": "`jazzd render` and `jazzd generate --render`: FluidSynth with a General MIDI SoundFont.",
+    "generate": "",
+}
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("model", "path", str, "models/default", "Model directory: weights.npz, vocab.json, metadata.json "
+            "(made by `jazzd train`)", low=NONEMPTY, flag="--model", commands=("run", "generate"),
+            doc="A relative path is read from this file's folder, then from jazzd's own folder (the bundled "
+                "models)."),
+    Setting("improviser", "temperature", float, 1.0, "Sampling temperature", low=0.0, high=5.0,
+            flag="--temperature", commands=("run", "generate"),
+            doc="0 takes the most likely value every step (the course's argmax: the same solo every run); 1.0 "
+                "samples the model's own distribution; above 1 flattens it (wilder), below 1 sharpens it."),
+    Setting("improviser", "seed", int, None, "Seed for a reproducible solo", low=0, high=MAX_SEED,
+            flag="--seed", commands=("run", "generate"), example=42,
+            doc="The same seed, model and settings play the same notes live and in `jazzd generate`. Leave it "
+                "out for a new solo on every run."),
+    Setting("clock", "source", str, "internal", "Where the beat comes from", choices=("internal", "midi"),
+            flag="--clock", commands=("run",),
+            doc='"internal": the tempo below. "midi": follow the MIDI beat clock a DAW sends to the input port '
+                "(24 pulses per quarter note, Start, Stop, Continue, Song Position): jazzd plays only while the "
+                "DAW's transport runs, and stops (silencing every note) when the clock stops arriving for more "
+                "than two beats."),
+    Setting("clock", "bpm", float, 120.0, "Tempo in beats (quarter notes) per minute", unit="BPM", low=1.0,
+            high=1000.0, flag="--bpm", commands=("run", "generate"),
+            doc='With source = "midi", the tempo assumed until the first pulses arrive.'),
+    Setting("harmony", "source", str, "progression", "Where the chords come from",
+            choices=("progression", "corpus", "live"), flag="--harmony", commands=("run", "generate"),
+            doc='"progression": the lead sheet below, looped. "corpus": the chords of the model\'s training '
+                'corpus, looped, as the course does. "live": the keys the player holds on [input] chord_channel '
+                "or below [input] split_note, named with music21 (with no keys held the last chord stays; until "
+                "the first chord, the progression's first chord)."),
+    Setting("harmony", "progression", str, "| Dm7 | G7 | Cmaj7 | Cmaj7 |", "The chord progression, a lead "
+            "sheet, looped", low=NONEMPTY, flag="--progression", commands=("run", "generate"),
+            doc='Bars between "|" (at most 1024); several chords in a bar share it equally ("| Dm7 G7 |"); '
+                '"%" repeats the bar before; "N.C." is no chord. Chord symbols as on a lead sheet: Dm7, G7b9, '
+                "Cmaj7, F#m7b5, Bb7alt, Ebm6, C-7 (minor), Gø7, A7sus4, C/E (read with music21.harmony)."),
+    Setting("harmony", "beats_per_bar", int, 4, "Beats per bar", unit="beats", low=1, high=16),
+    Setting("melody", "channel", int, 1, "MIDI channel of the solo", low=1, high=16),
+    Setting("melody", "program", int, 26, "General MIDI program of the solo, sent at the start and at bar lines "
+            "where it rests", low=-1, high=127,
+            doc="26 = electric jazz guitar, 66 = tenor sax; -1 sends no program change (keep the DAW's "
+                "instrument)."),
+    Setting("melody", "low", int, 52, "Lowest note of the solo", unit="MIDI note number", low=0, high=127,
+            doc="52..81 (E3..A5) is where guitar and tenor saxophone overlap; low and high must be at least "
+                "an octave apart."),
+    Setting("melody", "high", int, 81, "Highest note of the solo", unit="MIDI note number", low=0, high=127),
+    Setting("melody", "velocity", int, 90, "MIDI velocity of the solo's notes", low=1, high=127),
+    Setting("feel", "swing", float, 0.5, "Swing: the share of a beat the first of two eighth notes takes",
+            low=0.5, high=0.75, flag="--swing", commands=("run", "generate"),
+            doc="0.5 is straight, 0.67 the triplet feel. Applied when notes are scheduled."),
+    Setting("feel", "accent", int, 8, "Velocity added to notes on beat 1", low=0, high=40,
+            doc="Half of it on beat 3; a quarter of it is taken off notes that start between beats."),
+    Setting("feel", "humanize_ms", float, 0.0, "The largest random shift of a note's onset", unit="ms",
+            low=0.0, high=50.0, doc="0 = exact."),
+    Setting("feel", "humanize_velocity", int, 0, "The largest random change of a note's velocity", low=0,
+            high=40, doc="0 = exact."),
+    Setting("comp", "enabled", bool, True, "Play the chords too, as block chords on their own channel",
+            flag="--comp", commands=("run", "generate"), doc="So a lone listener hears the harmony."),
+    Setting("comp", "channel", int, 2, "MIDI channel of the chords; must differ from [melody] channel", low=1,
+            high=16),
+    Setting("comp", "program", int, 0, "General MIDI program of the chords (0 = acoustic grand piano); -1 "
+            "sends none", low=-1, high=127),
+    Setting("comp", "velocity", int, 60, "MIDI velocity of the chord notes", low=1, high=127),
+    Setting("midi", "output", str, "auto", "Where the solo goes", low=NONEMPTY, flag="--output",
+            commands=("run",),
+            doc='"auto": a virtual port on the backend below; where no MIDI system can open one (no ALSA '
+                'sequencer, no JACK server), one warning and the stream is recorded to fallback_file instead. '
+                '"virtual": a virtual port, or an error. "FILE.mid": record to this Standard MIDI File. Any other '
+                "text: the name (or part of it) of an existing output port to connect to."),
+    Setting("midi", "backend", str, "auto", "MIDI system", choices=("auto", "alsa", "jack", "coremidi"),
+            flag="--backend", commands=("run",),
+            doc='"auto": on Linux the ALSA sequencer where /dev/snd/seq exists, else JACK when a server runs; '
+                "CoreMIDI on macOS."),
+    Setting("midi", "client_name", str, "jazzd", "MIDI client name of the virtual output", low=NONEMPTY,
+            doc='A DAW lists the port as "jazzd out" (ALSA: client "jazzd"; JACK: "jazzd:jazzd out").'),
+    Setting("midi", "output_port", str, "jazzd out", "Name of the virtual output port", low=NONEMPTY),
+    Setting("midi", "input", str, "auto", "The MIDI input, on the output's backend", low=NONEMPTY,
+            flag="--input", commands=("run",),
+            doc='"auto": a virtual port where a MIDI system runs, else none. "off": none. "virtual": a virtual '
+                "port, or an error. Any other text: the name (or part of it) of an existing input port."),
+    Setting("midi", "input_client_name", str, "jazzd-in", "MIDI client name of the virtual input",
+            low=NONEMPTY, doc='JACK needs a client name of its own for it: "jazzd-in:jazzd in".'),
+    Setting("midi", "input_port", str, "jazzd in", "Name of the virtual input port", low=NONEMPTY),
+    Setting("midi", "fallback_file", str, "jazzd-live.mid", 'The file output = "auto" records to where no MIDI '
+            "system runs", low=NONEMPTY, doc="Made whole on disk at least once a bar."),
+    Setting("input", "mode", str, "off", "What the player's notes on the input do",
+            choices=("off", "prime", "trade"), flag="--mode", commands=("run",),
+            doc='"off": nothing (clock and controls still work). "prime": each bar played is quantized, '
+                "parsed into values over its chords and fed through the LSTM (not played), so the solo follows "
+                'the player while jazzd keeps playing. "trade": call and response: jazzd listens, then answers '
+                "from the next bar line for as many bars as the player's phrase, then listens again."),
+    Setting("input", "phrase_end_beats", float, 2.0, "Trade: silence that ends the player's phrase",
+            unit="beats", low=0.25, high=64.0),
+    Setting("input", "trade_bars", int, 4, "Trade: the longest phrase before jazzd answers (4 = trading fours)",
+            unit="bars", low=1, high=64),
+    Setting("input", "answer_bars", int, 0, "Trade: bars jazzd answers for; 0 = as many as the phrase took",
+            unit="bars", low=0, high=64),
+    Setting("input", "interrupt", bool, False, "Trade: a note from the player stops jazzd's answer at the next "
+            "beat", doc="With false the note starts the player's next phrase, and jazzd finishes."),
+    Setting("input", "chord_channel", int, 0, "MIDI channel whose notes are chords, not melody; 0 = none",
+            low=0, high=16, doc='For [harmony] source = "live".'),
+    Setting("input", "split_note", int, 0, "Notes below this are chords, not melody; 0 = no split",
+            unit="MIDI note number", low=0, high=127, doc="60 = middle C."),
+    Setting("controls", "channel", int, 0, "MIDI channel the controls listen on; 0 = any", low=0, high=16),
+    Setting("controls", "temperature", default=20, help="Temperature: CC value 0..127 -> 0.1..2.0", **CC),
+    Setting("controls", "mute", default=21, help="Mute: the solo and the chords are silent while the CC is >= 64",
+            **CC),
+    Setting("controls", "panic", default=22, help="Panic: any value > 0 sends all notes off now", **CC),
+    Setting("controls", "reset", default=23, help="Reset: any value > 0 sets a and c back to zeros", **CC),
+    Setting("controls", "tempo", default=24, help="Tempo of the internal clock: CC value 0..127 -> 40..294 BPM",
+            **CC),
+    Setting("controls", "mode", default=25, help="Input mode: 0..42 off, 43..85 prime, 86..127 trade", **CC),
+    Setting("state", "file", str, "", "Where a, c, the random generators and the playhead are kept across "
+            "restarts; empty = off", flag="--state", commands=("run",),
+            doc="A JSON file written on exit and read on start, used only when it was written for the same "
+                "model."),
+    Setting("scheduler", "lookahead_beats", float, 1.0, "How far ahead of the playhead the LSTM generates",
+            unit="beats", low=0.25, high=16.0, doc="Notes are queued at least this early and sent at their "
+                                                   "exact times."),
+    Setting("log", "level", str, "info", "How much jazzd logs", choices=("debug", "info", "warning", "error"),
+            flag="--log-level", commands=("run", "generate", "render", "plot", "evaluate", "train"),
+            doc="At info the daemon logs one line per bar."),
+    Setting("train", "corpus", str, "../shared/data/wjazzd", "The corpus `jazzd train` reads without "
+            "arguments: MIDI files, a folder of them (searched recursively) or a manifest (.toml)", low=NONEMPTY),
+    Setting("train", "epochs", int, 60, "The most training epochs (the course: 100)", low=1, high=100_000,
+            flag="--epochs", commands=("train",)),
+    Setting("train", "n_a", int, 64, "LSTM units (the course: 64)", low=1, high=4096, flag="--n-a",
+            commands=("train",)),
+    Setting("train", "layers", int, 1, "Stacked LSTM layers (the course: 1)", low=1, high=8, flag="--layers",
+            commands=("train",), doc="The live path runs any number."),
+    Setting("train", "Tx", int, 30, "Training window length in values (the course: 30)", unit="values", low=2,
+            high=10_000, flag="--Tx", commands=("train",)),
+    Setting("train", "seed", int, 0, "Seed for a repeatable training run", low=0, high=MAX_SEED, flag="--seed",
+            commands=("train",)),
+    Setting("train", "patience", int, 5, "Early stopping: stop when the validation bars' loss has not improved "
+            "for this many epochs; 0 = every epoch on every training bar (the course)", unit="epochs", low=0,
+            high=100_000, flag="--patience", commands=("train",),
+            doc="One 4-bar block in five is kept out for validation; the best epoch's weights are kept."),
+    Setting("train", "dropout", float, 0.2, "Share of the LSTM's outputs dropped while training (the course: 0)",
+            low=0.0, high=0.9, flag="--dropout", commands=("train",)),
+    Setting("train", "label_smoothing", float, 0.1, "Share of each training target spread over every value "
+            "(the course: 0)", low=0.0, high=0.5, flag="--label-smoothing", commands=("train",),
+            doc="So values rare in the corpus keep some probability."),
+    Setting("train", "learning_rate", float, 0.01, "Adam's learning rate (the course: 0.01)", low=0.0, high=1.0,
+            low_open=True, flag="--learning-rate", commands=("train",)),
+    Setting("train", "stride", int, 0, "Values between training windows; 0 = auto (1, or wider when a big "
+            "corpus would give more than 50,000 windows an epoch)", unit="values", low=0, high=10_000,
+            flag="--stride", commands=("train",)),
+    Setting("train", "batch_size", int, 64, "Training windows per gradient step (the course: 32)", low=1,
+            high=65_536, flag="--batch-size", commands=("train",)),
+    Setting("train", "workers", int, 0, "Processes that parse the corpus; 0 = one per core", low=0, high=256,
+            flag="--workers", commands=("train", "evaluate")),
+    Setting("render", "soundfont", str, "", "General MIDI SoundFont (.sf2); empty = the installed one (Debian "
+            "package fluid-soundfont-gm)"),
+    Setting("render", "melody_program", int, 66, "General MIDI program of the melody in renders (66 = tenor sax, "
+            "26 = jazz guitar)", low=0, high=127, flag="--melody-program", commands=("render",)),
+    Setting("render", "chord_program", int, 0, "General MIDI program of the chords in renders (0 = acoustic "
+            "grand piano)", low=0, high=127),
+    Setting("render", "sample_rate", int, 44100, "Audio sample rate", unit="Hz", low=8000, high=192_000),
+    Setting("render", "gain", float, 0.5, "FluidSynth's master gain", low=0.0, high=10.0, low_open=True),
+    Setting("generate", "values", int, 50, "Values `jazzd generate` writes without --bars (the course: 50)",
+            unit="values", low=1, high=100_000, flag="--values", commands=("generate",)),
+    Setting("generate", "output", str, "my_music.mid", "The file `jazzd generate` writes without -o",
+            low=NONEMPTY),
+)
+SETTING_BY_KEY = {s.key: s for s in SETTINGS}
+assert set(SECTIONS) == {s.section for s in SETTINGS}, "every section has a doc entry"
+
+
+def default(key: str):
+    """The default of a setting, by "section.name"."""
+    return SETTING_BY_KEY[key].default
+
+
+def flags_of(command: str) -> list[Setting]:
+    """The settings a command takes as flags, in table order."""
+    return [s for s in SETTINGS if s.flag and command in s.commands]
+
+
+def _comment(text: str, width: int = 88) -> list[str]:
+    return textwrap.wrap(text, width=width - 2, initial_indent="# ", subsequent_indent="# ",
+                         break_on_hyphens=False) if text else []
+
+
+def describe(s: Setting) -> str:
+    """A setting's comment: its help, its unit and range, its default."""
+    text = s.help.rstrip(".")
+    facts = [x for x in (s.unit, s.range_text()) if x]
+    if facts:
+        text += f" ({', '.join(facts)})"
+    text += "."
+    if s.doc:
+        text += " " + s.doc
+    if s.optional:
+        text += " Absent by default."
+    else:
+        text += f" Default {toml_value(s.default)}."
+    return text
+
+
+def config_toml() -> str:
+    """config.toml with every key at its default, each with its comment: the shipped file."""
+    lines = ["# jazzd configuration. Every key is optional: an absent key takes the default",
+             "# shown here. An unknown key or a bad value stops jazzd with one line naming it",
+             "# (exit code 2). Command-line flags override these keys (`jazzd run --help`).",
+             "# Relative paths are read from this file's folder. `jazzd settings --toml` prints",
+             "# this file; the README's settings table is `jazzd settings --markdown`."]
+    for section, doc in SECTIONS.items():
+        lines += ["", f"[{section}]"] + _comment(doc)
+        for s in (s for s in SETTINGS if s.section == section):
+            lines += _comment(describe(s))
+            if s.optional:
+                lines.append(f"# {s.name} = {toml_value(s.example)}")
+            else:
+                lines.append(f"{s.name} = {toml_value(s.default)}")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_table() -> str:
+    """The README's settings table: one row per setting."""
+    rows = ["| setting | default | range | flag | what it sets |", "|---|---|---|---|---|"]
+    for s in SETTINGS:
+        dflt = "(absent)" if s.optional else f"`{toml_value(s.default)}`"
+        rng = ", ".join(x for x in (s.range_text(), s.unit) if x)
+        flag = f"`{s.flag}`" if s.flag else ""
+        cells = (f"`[{s.section}] {s.name}`", dflt, rng, flag, s.help.rstrip("."))
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows) + "\n"
