@@ -14,6 +14,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def stats(samples_s) -> dict:
     """Median, p99 and max of samples in seconds, and how many there were."""
     a = np.asarray(samples_s, dtype=float)
+    if a.size == 0:  # nothing measured: the table shows nan and n = 0, the run goes on
+        return {"median": float("nan"), "p99": float("nan"), "max": float("nan"), "n": 0}
     return {"median": float(np.median(a)), "p99": float(np.percentile(a, 99)), "max": float(a.max()), "n": int(a.size)}
 
 

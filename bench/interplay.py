@@ -44,6 +44,7 @@ def trade(tmp: Path, trials: int) -> dict:
     s = JackSession(tmp, '[input]\nmode = "trade"\ntrade_bars = 1\nanswer_bars = 1\n', "--bpm", str(bpm),
                     "--seed", "1", "--log-level", "debug")
     try:
+        s.wait_ready()
         t0 = s.first_chord()
         phrase_ends, answer_bars = [], []
         for k in range(trials):
@@ -95,17 +96,19 @@ class ClockSender:
 
 
 def clock_follow(tmp: Path, seconds: float) -> dict:
+    from helpers import read_notes, wait_for
     from jack_session import JackSession
-    from test_cli import read_notes
 
     seed = 6
     s = JackSession(tmp, '[clock]\nsource = "midi"\n', "--seed", str(seed))
     try:
+        s.wait_ready()  # jazzd's input connected: Start is heard
         sender = ClockSender(s, 120, 0.0005, np.random.default_rng(0))
         sender.thread.start()
-        time.sleep(0.5)
+        wait_for(lambda: len(sender.pulses) > 24, 30, what="a beat of clock")
         start_index = len(sender.pulses)
         s.send([0xFA])
+        s.log.wait_for(r"MIDI clock: start", 30)
         time.sleep(seconds / 2)
         sender.bpm = 140
         change = time.monotonic()

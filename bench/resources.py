@@ -27,10 +27,19 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import BENCH_SERVER, ROOT, bench_model, machine, proc_usage, use_tests_helpers  # noqa: E402
 
 
-def measure(command, seconds: float) -> dict:
+def jack_port_up() -> bool:
+    out = subprocess.run(["jack_lsp"], capture_output=True, text=True).stdout
+    return "jazzd:jazzd out" in out
+
+
+def measure(command, seconds: float, ready=jack_port_up) -> dict:
+    """CPU and memory of a process from 1 s after it is ready (playing: its start-up is not counted)."""
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        time.sleep(2.0)
+        deadline = time.monotonic() + 120
+        while not ready() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(1.0)
         before = proc_usage(proc.pid)
         t0 = time.monotonic()
         time.sleep(seconds)
@@ -64,16 +73,19 @@ def main(argv=None) -> dict:
         with running_jack_server(256, BENCH_SERVER, None):
             results["jazzd, bundled model, 120 BPM, JACK (jackd's default port limit)"] = measure(
                 [*jazzd, *jack, "--bpm", "120"], args.seconds)
+            results["the same with --input off (no MIDI input to poll)"] = measure(
+                [*jazzd, *jack, "--bpm", "120", "--input", "off"], args.seconds)
             results["jazzd, all-eighths model, 240 BPM, same JACK"] = measure(
                 [*jazzd, *jack, "--config", str(config), "--bpm", "240"], args.seconds)
             results["for scale: the bare reference sender, 240 BPM, same JACK"] = measure(
                 [sys.executable, os.path.join(ROOT, "bench", "reference_sender.py"), "spin", "240",
-                 str(args.seconds + 5), str(tmp / "ref.csv")], args.seconds)
+                 str(args.seconds + 5), str(tmp / "ref.csv")], args.seconds, ready=lambda: True)
         with running_jack_server(256, BENCH_SERVER, None, port_max=64):
             results["jazzd, bundled model, 120 BPM, JACK started with -p 64 (port limit)"] = measure(
                 [*jazzd, *jack, "--bpm", "120"], args.seconds)
+        live = tmp / "live.mid"
         results["jazzd, bundled model, 120 BPM, to a MIDI file (no MIDI system)"] = measure(
-            [*jazzd, "--output", str(tmp / "live.mid"), "--bpm", "120"], args.seconds)
+            [*jazzd, "--output", str(live), "--bpm", "120"], args.seconds, ready=lambda: live.exists())
     print(f"resources of `jazzd run` over {args.seconds:g} s; {machine()}")
     print("| run | CPU, % of one core | peak RSS | of it own (anon + file) | of it JACK shared memory |")
     print("|---|---|---|---|---|")

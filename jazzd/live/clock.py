@@ -139,19 +139,34 @@ class MidiClock:
         """Where the transport is (running: the next pulse) or will start (stopped), in beats."""
         return self._position / PPQN
 
+    def _last(self) -> tuple[int, float]:
+        k = self._position - 1
+        return k, self._arrivals[k]
+
     def seconds_at(self, beat: float) -> float:
-        """Monotonic seconds at which a beat falls by the fitted tempo; +inf while stopped."""
+        """Monotonic seconds at which a beat falls by the fitted line, never later than counting on from the
+        last pulse (after a tempo jump up the fit lags); +inf while stopped."""
         if not self.running:
             return math.inf
         t0, period = self._fit
-        return t0 + beat * PPQN * period
+        fitted = t0 + beat * PPQN * period
+        k, t_last = self._last()
+        if beat * PPQN >= k:
+            return min(fitted, t_last + (beat * PPQN - k) * period)
+        return fitted
 
     def beat_at(self, seconds: float) -> float:
-        """The beat at a monotonic time; the stopped position while stopped."""
+        """The beat at a monotonic time by the fitted line, never behind counting on from the last pulse (so
+        the playhead follows a tempo jump at once, and one late pulse does not jolt it); the stopped position
+        while stopped."""
         if not self.running:
             return self._position / PPQN
         t0, period = self._fit
-        return (seconds - t0) / (period * PPQN)
+        fitted = (seconds - t0) / (period * PPQN)
+        k, t_last = self._last()
+        if seconds >= t_last:
+            return max(fitted, (k + (seconds - t_last) / period) / PPQN)
+        return fitted
 
     def due_s(self, beat: float) -> float:
         """When a message at a beat may be sent: the arrival of the pulse at or before it

@@ -79,16 +79,20 @@ class Daemon:
         try:
             wake_at = time.monotonic()
             while not self.stop_event.is_set():
+                handled = 0
                 try:
                     event = self.events.get(timeout=max(0.0, wake_at - time.monotonic()))
                     while True:
                         self._handle(event)
+                        handled += 1
                         event = self.events.get_nowait()
                 except queue.Empty:
                     pass
+                if handled:
+                    sender.wake()  # a pulse, a tempo or a transport change moves what is due
                 wake_at = session.advance(time.monotonic())
-                sender.wake()
                 if session.finished:
+                    self.stop_event.set()  # the main thread lets the last note-offs play out
                     return
         except BaseException as err:  # stop everything; the main thread releases the notes
             self._fail(err, "session")
@@ -100,7 +104,7 @@ class Daemon:
             log.warning("ignored MIDI input %s: %s", event, err)
 
     def _fail(self, err: BaseException, where: str) -> None:
-        log.error("%s thread stopped: %s", where, err)
+        log.error("%s thread stopped: %s", where, err or type(err).__name__)
         self.errors.append(err)
         self.stop_event.set()
 
@@ -126,7 +130,8 @@ class Daemon:
             raise ConfigError(f"{config.where(needs[0])} = {config[needs[0]]!r} needs a MIDI input, but none can "
                               f"open here (the output is a {self.port.kind}): start a MIDI system, or set [{section}] "
                               f"{name} back")
-        self.sender = Sender(self.scheduler, self.port, record_timing=self.timing_log is not None)
+        self.sender = Sender(self.scheduler, self.port, record_timing=self.timing_log is not None,
+                             on_error=lambda err: self._fail(err, "sender"))
         self.listener = Listener(self.events, on_error=lambda err: self._fail(err, "listener"))
 
     def _resume(self) -> None:
@@ -179,12 +184,10 @@ class Daemon:
             if self.input_port is not None:
                 self.listener.start(self.input_port)
             worker.start()
-            while not self.stop_event.wait(0.05):
-                if self.sender.error is not None:
-                    self._fail(self.sender.error, "sender")
-                elif self.session.finished:
-                    self._drain()
-                    break
+            while not self.stop_event.wait(1.0):  # a signal, an error or the bar limit sets it
+                pass
+            if self.session.finished and not self.errors:
+                self._drain()
         finally:
             self.stop_event.set()
             if worker.is_alive():

@@ -83,21 +83,22 @@ class Listener:
     def poll_once(self, port) -> int:
         """Read what the port has queued, put its events on the queue; returns how many messages were read."""
         messages = port.poll()
-        for t, msg in messages:
-            event = from_message(t, msg)
-            if event is not None:
-                self.events.put(event)
         if messages:
+            for t, msg in messages:
+                event = from_message(t, msg)
+                if event is not None:
+                    self.events.put(event)
             self.received += len(messages)
             self._last_message_s = self.clock()
-        self._report_unreadable(port)
+        if getattr(port, "unreadable", 0) > self._reported_unreadable:
+            self._report_unreadable(port)
         return len(messages)
 
     def _report_unreadable(self, port) -> None:
         """One warning a second at most for bytes on the input that are no MIDI message."""
-        count = getattr(port, "unreadable", 0)
+        count = port.unreadable
         now = self.clock()
-        if count > self._reported_unreadable and now - self._reported_at >= REPORT_EVERY_S:
+        if now - self._reported_at >= REPORT_EVERY_S:
             log.warning("ignored %d MIDI input message(s) that are not MIDI, the last: %s",
                         count - self._reported_unreadable, port.last_unreadable.hex(" ").upper())
             self._reported_unreadable = count

@@ -70,6 +70,7 @@ class Scheduler:
         self._now: list[mido.Message] = []  # to send at once (a panic's releases)
         self._seq = itertools.count()
         self._lock = threading.Lock()
+        self.on_new_head = None  # called when a message becomes the next due (the sender's wake-up)
 
     # -- filling the queue -------------------------------------------------------
 
@@ -78,6 +79,9 @@ class Scheduler:
         item = _Item(float(beat), PRIORITY.get(msg.type, 0), next(self._seq), msg)
         with self._lock:
             heapq.heappush(self._heap, item)
+            new_head = self._heap[0] is item
+        if new_head and self.on_new_head is not None:
+            self.on_new_head()
 
     def schedule_note(self, note: Note, channel: int) -> None:
         """Queue a note's note-on at its onset and its note-off at its end.
@@ -133,6 +137,8 @@ class Scheduler:
         with self._lock:
             self._heap = []
             self._now.extend(self._releases())
+        if self.on_new_head is not None:
+            self.on_new_head()
 
     # -- handing out -------------------------------------------------------------
 
@@ -198,14 +204,16 @@ class Sender:
         spin_s: how long before a deadline to stop sleeping and spin. Default 0.3 ms.
         late_warning_s: lateness that gets a log line. Default 20 ms.
         record_timing: keep (due_s, sent_s, type) of every message (see timing).
+        on_error: called (on the sender thread) with the exception that stops it.
     Attributes:
         error: the exception that stopped the thread (a port that failed), or None.
         sent: messages sent.
     """
 
     def __init__(self, scheduler: Scheduler, port, spin_s: float = SPIN_S,
-                 late_warning_s: float = LATE_WARNING_S, record_timing: bool = False):
+                 late_warning_s: float = LATE_WARNING_S, record_timing: bool = False, on_error=None):
         self.scheduler = scheduler
+        self.on_error = on_error
         self.port = port
         self.spin_s = spin_s
         self.late_warning_s = late_warning_s
@@ -217,6 +225,8 @@ class Sender:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start the thread; from then on a message queued ahead of the others wakes it."""
+        self.scheduler.on_new_head = self.wake
         self._thread = threading.Thread(target=self._run, name="jazzd-sender", daemon=True)
         self._thread.start()
 
@@ -248,7 +258,10 @@ class Sender:
                     self.send(msg, due)
         except BaseException as err:  # a dead port must not leave notes hanging: the daemon releases them
             self.error = err
-            log.error("sender stopped: %s", err)
+            if self.on_error is not None:
+                self.on_error(err)
+            else:
+                log.error("sender stopped: %s", err)
 
     def send(self, msg: mido.Message, due: float) -> None:
         """Send one message now and note how late it was."""

@@ -38,7 +38,8 @@ from jazzd.live.interplay import Answer, Heard, Interplay, Interrupt, Prime
 log = logging.getLogger(__name__)
 
 PREROLL_S = 0.05  # internal clock: from the first values queued to the first beat
-MAX_SLEEP_S = 0.05  # the session wants to look at the clock and the player at least this often
+MAX_SLEEP_S = 0.25  # the session looks at the clock at least this often (MIDI clock timeouts, the bar log)
+LISTEN_SLEEP_S = 0.05  # ... and this often while the player's phrases are being followed (prime, trade)
 MIN_SLEEP_S = 0.002
 CONTROL_LOG_S = 0.5  # a control turned continuously is logged at most this often, then its settled value
 CONTROLS = ("temperature", "mute", "panic", "reset", "tempo", "mode")
@@ -332,8 +333,23 @@ class Session:
         for action in self.interplay.advance(playhead):
             self._apply(action)
         self._fill(playhead)
-        wake = self.clock.seconds_at(self.soloist.horizon - self.lookahead)
-        return min(max(wake, now + MIN_SLEEP_S), now + MAX_SLEEP_S)
+        return self._next_wake(now)
+
+    def _next_wake(self, now: float) -> float:
+        """When the next value, chord or bar line needs the session (monotonic seconds), within bounds."""
+        beats = [(self.bar_log.bar + 1) * self.beats_per_bar]
+        if self.comp is not None and hasattr(self.harmony, "length_beats"):
+            upcoming = self.harmony.segments_between(self._comp_until, self._comp_until + self.harmony.length_beats + 1)
+            beats.append(next(upcoming, (math.inf, None))[0] - self.lookahead)  # the next chord to queue
+        answer = self.interplay.answer
+        if self.interplay.mode != "trade" or (answer is not None and self.soloist.horizon < answer.end):
+            beats.append(self.soloist.horizon - self.lookahead)
+        if self.end_beat is not None:
+            beats.append(self.end_beat)
+        wake = self.clock.seconds_at(min(beats))
+        pending = [last + CONTROL_LOG_S for last, line in self._control_log.values() if line is not None]
+        limit = now + (LISTEN_SLEEP_S if self.interplay.mode != "off" else MAX_SLEEP_S)
+        return min(max(wake, now + MIN_SLEEP_S), limit, *pending)
 
     def _apply(self, action) -> None:
         if isinstance(action, Prime):

@@ -126,3 +126,12 @@ def test_clock_that_stops_arriving_times_out():
     times = pulses(clock, 120, 0.0, 24)
     assert not clock.timed_out(times[-1] + 0.9)  # under two beats (1 s)
     assert clock.timed_out(times[-1] + 1.1)
+
+
+def test_the_playhead_is_never_behind_the_last_pulse_after_a_tempo_jump():
+    clock = MidiClock()
+    clock.start(0)
+    t = pulses(clock, 60, 0.0, 48)[-1]
+    times = pulses(clock, 300, t + 60 / 300 / 24, 6)  # a quarter beat into the new tempo: the fit still lags
+    assert clock.beat_at(times[-1]) >= 53 / 24 - 1e-9
+    assert clock.seconds_at(54 / 24) <= times[-1] + 60 / 60 / 24 + 1e-9

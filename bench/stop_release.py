@@ -1,0 +1,79 @@
+"""Stopping at any moment releases every note: jazzd run stopped by SIGTERM, SIGINT and SIGHUP in turn.
+
+Each run starts `jazzd run` at 240 BPM on the benchmarks' own JACK dummy server,
+connected from its start to a receiving client, and sends it a signal at a
+random moment 0.05-6 s after exec (early ones land before its ports exist).
+The receiver counts, after the process has exited and the stream is quiet,
+every note-on without its note-off. Also the time from the signal to the exit.
+
+    python bench/stop_release.py [--runs 50] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import BENCH_SERVER, ROOT, fmt_ms, machine, print_table, stats, use_tests_helpers  # noqa: E402
+
+JAZZD = [sys.executable, "-m", "jazzd.cli"]
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    use_tests_helpers()
+    from helpers import hanging_notes
+    from jack_session import LISTENER, Receiver, running_jack_server
+
+    os.environ["JACK_DEFAULT_SERVER"] = BENCH_SERVER
+    rng = np.random.default_rng(args.seed)
+    rows, exits, stop_times = [], {}, []
+    hanging_total, played = 0, 0
+    with running_jack_server(256, BENCH_SERVER, None):
+        for run in range(args.runs):
+            sig = SIGNALS[run % len(SIGNALS)]
+            after = float(rng.uniform(0.05, 6.0))
+            receiver = Receiver()
+            started = time.monotonic()
+            proc = subprocess.Popen([*JAZZD, "run", "--backend", "jack", "--output", LISTENER, "--input", "off",
+                                     "--bpm", "240"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            while time.monotonic() < started + after:
+                time.sleep(0.005)
+            sent = time.monotonic()
+            proc.send_signal(sig)
+            code = proc.wait(60)
+            stop_times.append(time.monotonic() - sent)
+            count = -1
+            while count != len(receiver.received):  # until the last messages have crossed JACK
+                count = len(receiver.received)
+                time.sleep(0.1)
+            receiver.close()
+            messages = [m for _, m in receiver.received]
+            hanging = sum(hanging_notes(messages).values())
+            notes = sum(1 for m in messages if m.type == "note_on" and m.velocity)
+            played += notes > 0
+            hanging_total += hanging
+            exits[(sig.name, code)] = exits.get((sig.name, code), 0) + 1
+            rows.append((run, sig.name, after, code, notes, hanging))
+            print(f"run {run + 1:2d}: {sig.name} at {after:.2f} s, exit {code}, {notes} notes heard, "
+                  f"{hanging} hanging", flush=True)
+    print(f"\nstop at a random moment, 240 BPM, through JACK (dummy driver, period 256); {machine()}")
+    print(f"runs: {args.runs}, runs that had begun playing: {played}, hanging notes in all: {hanging_total}")
+    print("exit codes: " + ", ".join(f"{name} -> {code}: {n}" for (name, code), n in sorted(exits.items())))
+    print_table("figure", {"signal -> process exit": stats(stop_times)}, fmt=fmt_ms)
+    return {"runs": args.runs, "played": played, "hanging": hanging_total, "stop": stats(stop_times)}
+
+
+if __name__ == "__main__":
+    main()
