@@ -22,6 +22,7 @@ import interplay  # noqa: E402
 import resources  # noqa: E402
 import send_timing  # noqa: E402
 import startup  # noqa: E402
+import stop_release  # noqa: E402
 import training  # noqa: E402
 from common import machine  # noqa: E402
 
@@ -52,6 +53,8 @@ def main(argv=None) -> None:
     interplay.main([])
     section("MIDI input under a flood")
     input_flood.main(["--seconds", "5" if args.quick else "10"])
+    section("Stopping at any moment")
+    stops = stop_release.main(["--runs", "15" if args.quick else "50"])
 
     default = next(label for label, _ in inf)
     live = inf[(default, "live path: step + sample + realize")]
@@ -82,6 +85,8 @@ def main(argv=None) -> None:
          f"({rss['own_mb']:.0f} MB own + {rss['shmem_mb']:.0f} MB JACK shared memory); "
          f"{rss64['peak_rss_mb']:.0f} MB with jackd -p 64", rss64["peak_rss_mb"] <= 150),
         ("5", "CPU <= 5 % of one core at 120 BPM", f"{rss['cpu_percent']:.2f} %", rss["cpu_percent"] <= 5),
+        ("8", "no hanging note after a signal at a random moment",
+         f"{stops['hanging']} in {stops['runs']} runs ({stops['played']} had begun playing)", stops["hanging"] == 0),
         ("6", "100 epochs, course's data size, <= 10 s",
          f"{course['median']:.1f} s ({course_key.split(', ', 1)[1]})", course["median"] <= 10),
     ]

@@ -7,14 +7,16 @@ exit (2 for config and usage errors). The daemon never prompts.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
 
 from jazzd import __version__
-from jazzd.config import Config, defaults, load_config
-from jazzd.settings import flags_of, toml_value
+from jazzd.config import Config, check_value, defaults, load_config
+from jazzd.settings import SETTING_BY_KEY, flags_of, toml_value
 from jazzd.errors import JazzdError
+from jazzd.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, MIDI_SUFFIXES, check_model_target, check_suffix, replaced
 
 log = logging.getLogger("jazzd")
 
@@ -88,28 +90,34 @@ def cmd_generate(args) -> int:
     _setup_logging(config["log.level"])
     model = load_model(config.path_of("model.path"))
     harmony, soloist, feel, _ = from_config(config, model, config["improviser.seed"], live=False)
-    out = Path(args.o) if args.o else Path(config["generate.output"])
+    out = check_suffix(Path(args.o), MIDI_SUFFIXES, "a MIDI file", "-o") if args.o else \
+        check_suffix(Path(config["generate.output"]), MIDI_SUFFIXES, "a MIDI file", config.where("generate.output"))
+    plot = check_suffix(Path(args.plot), IMAGE_SUFFIXES, "a piano roll", "--plot") if args.plot else None
+    audio = check_suffix(Path(args.render) if args.render else out.with_suffix(".wav"), AUDIO_SUFFIXES, "audio",
+                         "--render") if args.render is not None else None
     values = None if args.bars else config["generate.values"]
     try:
-        result = generate(soloist, feel, out, config["clock.bpm"], values=values, bars=args.bars,
-                          melody_channel=config["melody.channel"] - 1, melody_program=config["melody.program"],
-                          comp_channel=config["comp.channel"] - 1, comp_program=config["comp.program"],
-                          comp_velocity=config["comp.velocity"])
+        with replaced(out) as target:
+            result = generate(soloist, feel, target, config["clock.bpm"], values=values, bars=args.bars,
+                              melody_channel=config["melody.channel"] - 1, melody_program=config["melody.program"],
+                              comp_channel=config["comp.channel"] - 1, comp_program=config["comp.program"],
+                              comp_velocity=config["comp.velocity"])
+        result = dataclasses.replace(result, path=out)
     except OSError as err:
         raise JazzdError(f"{out}: cannot write ({err.strerror or err})") from None
     seconds = result.beats * 60.0 / config["clock.bpm"]
     print(f"wrote {result.path}: {len(result.events)} values, {len(result.melody)} notes over "
           f"{result.beats / harmony.beats_per_bar:g} bars of {harmony.lead_sheet} "
           f"at {config['clock.bpm']:g} BPM ({seconds:.1f} s)")
-    if args.plot:
+    if plot is not None:
         from jazzd.pianoroll import notes_from_generated, plot_piano_roll
 
         notes, chords, bpb, beats = notes_from_generated(result)
-        plot_piano_roll(notes, chords, bpb, beats, Path(args.plot),
-                        title=f"{out.name}: {model.path.name}, {config['clock.bpm']:g} BPM")
-        print(f"wrote {args.plot}: piano roll")
-    if args.render is not None:
-        _render(config, out, Path(args.render) if args.render else out.with_suffix(".wav"))
+        written = plot_piano_roll(notes, chords, bpb, beats, plot,
+                                  title=f"{out.name}: {model.path.name}, {config['clock.bpm']:g} BPM")
+        print(f"wrote {', '.join(str(w) for w in written)}: piano roll")
+    if audio is not None:
+        _render(config, out, audio)
     return 0
 
 
@@ -125,7 +133,7 @@ def _render(config, midi_path: Path, out: Path) -> None:
 def cmd_render(args) -> int:
     config = _config(args)
     _setup_logging(config["log.level"])
-    out = Path(args.o) if args.o else Path(args.midi).with_suffix(".wav")
+    out = check_suffix(Path(args.o), AUDIO_SUFFIXES, "audio", "-o") if args.o else Path(args.midi).with_suffix(".wav")
     _render(config, Path(args.midi), out)
     return 0
 
@@ -137,11 +145,11 @@ def cmd_plot(args) -> int:
     config = _config(args)
     _setup_logging(config["log.level"])
     path = Path(args.midi)
+    out = check_suffix(Path(args.o), IMAGE_SUFFIXES, "a piano roll", "-o") if args.o else path.with_suffix(".png")
     piece = load_piece(spec_for(path, melody=_part(args.melody), chords=_part(args.chords)), use_cache=False)
     notes, chords, bpb, beats = notes_from_piece(piece)
-    out = Path(args.o) if args.o else path.with_suffix(".png")
-    plot_piano_roll(notes, chords, bpb, beats, out, title=path.name, bars_per_row=args.bars_per_row)
-    print(f"wrote {out}: piano roll of {len(notes)} notes over {len(piece.measures)} bars")
+    written = plot_piano_roll(notes, chords, bpb, beats, out, title=path.name, bars_per_row=args.bars_per_row)
+    print(f"wrote {', '.join(str(w) for w in written)}: piano roll of {len(notes)} notes over {len(piece.measures)} bars")
     return 0
 
 
@@ -152,6 +160,8 @@ def cmd_evaluate(args) -> int:
 
     config = _config(args)
     _setup_logging(config["log.level"])
+    check_value(SETTING_BY_KEY["improviser.temperature"], args.temperature, "--temperature")
+    check_value(SETTING_BY_KEY["improviser.seed"], args.seed, "--seed")
     model = load_model(Path(args.model))
     sources = args.corpus
     if not sources:
@@ -169,6 +179,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_train(args) -> int:
     config = _config(args)  # every training flag is checked here, before any parsing
+    check_model_target(Path(args.out))
     _setup_logging(config["log.level"])
     sources = args.sources or [str(config.path_of("train.corpus"))]
     from jazzd.pipeline.train import train
@@ -267,8 +278,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     for name in ("bars", "bars_per_row"):
         value = getattr(args, name, None)
-        if value is not None and value <= 0:
-            parser.error(f"--{name.replace('_', '-')} must be > 0, got {value}")
+        if value is not None and not 0 < value <= 100_000:
+            parser.error(f"--{name.replace('_', '-')} must be in 1..100000, got {value}")
     try:
         return args.func(args)
     except JazzdError as err:

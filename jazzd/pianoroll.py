@@ -23,6 +23,7 @@ from jazzd.errors import JazzdError
 from jazzd.core.grammar import ELEMENT_TYPES
 from jazzd.core.harmony import Chord
 from jazzd.core.timeline import note_name
+from jazzd.files import replaced
 
 TYPE_COLOURS = {"C": "#2b8a3e", "S": "#1c7ed6", "A": "#f08c00", "X": "#e03131"}
 BLACK_KEYS = {1, 3, 6, 8, 10}
@@ -93,82 +94,127 @@ def notes_from_piece(piece) -> tuple[list[RollNote], list[RollChord], int, float
     return notes, chords, beats_per_bar, last.offset + last.length - origin
 
 
+ROWS_PER_PAGE = 6  # a page holds at most this many rows (48 bars at 8 a row); longer solos go on more pages
+SEMITONE_INCHES = 0.13  # height of one pitch row: room for its name
+
+
+def page_paths(out: Path, pages: int) -> list[Path]:
+    """The files of a plot of several pages: out, then out's name with -2, -3, ... before the suffix."""
+    out = Path(out)
+    return [out] + [out.with_name(f"{out.stem}-{k}{out.suffix}") for k in range(2, pages + 1)]
+
+
 def plot_piano_roll(notes: Sequence[RollNote], chords: Sequence[RollChord], beats_per_bar: int, beats: float,
-                    out: Path, title: str = "", bars_per_row: int = 8, dpi: int = 110) -> Path:
-    """Draw a piano roll to an image file (PNG, SVG or PDF by out's suffix).
+                    out: Path, title: str = "", bars_per_row: int = 8, dpi: int = 110) -> list[Path]:
+    """Draw a piano roll to image files (PNG, SVG or PDF by out's suffix), ROWS_PER_PAGE rows a page.
+
+    Every semitone row is named, black keys shaded and every C marked, as in a
+    DAW's piano roll; the comp's chords are drawn as light blocks behind the
+    melody, their symbols above each row.
 
     Args:
         notes: the melody.
-        chords: chord symbols and their onsets (beats).
+        chords: chord symbols and their onsets (beats); each lasts until the next.
         beats_per_bar: bar length in beats (quarter notes).
         beats: the solo's length in beats.
-        out: the image file.
-        title: drawn above the first row.
+        out: the image file (a longer solo also writes out-2, out-3, ... beside it).
+        title: drawn above the first row of each page.
         bars_per_row: bars per row before wrapping. Default 8.
         dpi: resolution of a PNG.
     Returns:
-        out.
+        The files written, in page order.
     Raises:
-        JazzdError: if there are no notes, or the file cannot be written.
+        JazzdError: if there are no notes, or a file cannot be written.
     """
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no screen
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch, Rectangle
 
     if not notes:
         raise JazzdError(f"{out}: no notes to plot")
     bars = max(1, math.ceil(beats / beats_per_bar - 1e-9))
     rows = math.ceil(bars / bars_per_row)
+    pages = math.ceil(rows / ROWS_PER_PAGE)
+    spans = [(c.onset, chords[i + 1].onset if i + 1 < len(chords) else beats, c.chord) for i, c in enumerate(chords)]
+    pitches = [n.pitch for n in notes] + [p for _, _, chord in spans for p in chord.voicing]
+    low, high = min(pitches) - 1, max(pitches) + 1
+    written = []
+    for page, path in enumerate(page_paths(out, pages)):
+        first_row = page * ROWS_PER_PAGE
+        page_rows = min(ROWS_PER_PAGE, rows - first_row)
+        row_inches = SEMITONE_INCHES * (high - low + 1) + 0.7
+        top_inches = 0.9 if title else 0.5  # the title and the legend sit above the first row
+        fig, axes = plt.subplots(page_rows, 1, figsize=(min(2.0 * bars_per_row, 2.0 * bars) + 1.2,
+                                                          row_inches * page_rows + top_inches), squeeze=False)
+        for i, ax in enumerate(axes[:, 0]):
+            _draw_row(ax, first_row + i, notes, spans, beats_per_bar, bars_per_row, low, high,
+                      last=i == page_rows - 1)
+        _decorate(fig, title + (f" (page {page + 1} of {pages})" if pages > 1 else ""), top_inches)
+        try:
+            with replaced(path) as target:
+                fig.savefig(target, dpi=dpi, format=path.suffix.lstrip(".").lower())
+        except (OSError, ValueError) as err:
+            raise JazzdError(f"{path}: cannot write the plot ({err})") from None
+        finally:
+            plt.close(fig)
+        written.append(Path(path))
+    return written
+
+
+def _draw_row(ax, row, notes, spans, beats_per_bar, bars_per_row, low, high, last) -> None:
+    from matplotlib.patches import Rectangle
+
     row_beats = bars_per_row * beats_per_bar
-    low = min(n.pitch for n in notes) - 2
-    high = max(n.pitch for n in notes) + 2
-    height_per_row = max(2.2, 0.11 * (high - low + 1) + 0.9)
-    fig, axes = plt.subplots(rows, 1, figsize=(min(2.0 * bars_per_row, 2.0 * bars) + 1.2, height_per_row * rows + 0.6),
-                             squeeze=False)
-    for row, ax in enumerate(axes[:, 0]):
-        start = row * row_beats
-        end = start + row_beats
-        for pitch in range(low, high + 1):
-            if pitch % 12 in BLACK_KEYS:
-                ax.axhspan(pitch - 0.5, pitch + 0.5, color="#f1f3f5", zorder=0, lw=0)
-        for beat in range(int(start), int(end) + 1):
-            bar_line = (beat % beats_per_bar) == 0
-            ax.axvline(beat, color="#495057" if bar_line else "#dee2e6", lw=1.0 if bar_line else 0.5, zorder=1)
-        for n in notes:
-            if start - 1e-9 <= n.onset < end - 1e-9:
-                ax.add_patch(Rectangle((n.onset, n.pitch - 0.4), min(n.duration, end - n.onset), 0.8,
-                                       facecolor=TYPE_COLOURS.get(n.kind, "#868e96"), edgecolor="black",
-                                       lw=0.4, zorder=3))
-        for c in chords:
-            if start - 1e-9 <= c.onset < end - 1e-9:
-                ax.text(c.onset + 0.05, high + 0.9, c.chord.symbol, fontsize=9, fontweight="bold",
-                        va="bottom", ha="left", clip_on=False)
-        ax.set_xlim(start, end)
-        ax.set_ylim(low - 0.5, high + 0.5)
-        first_bar = row * bars_per_row
-        ax.set_xticks([start + i * beats_per_bar for i in range(bars_per_row)])
-        ax.set_xticklabels([str(first_bar + i + 1) for i in range(bars_per_row)])
-        ax.set_xticks([b for b in range(int(start), int(end)) if b % beats_per_bar], minor=True)
-        step = 1 if high - low <= 26 else 2
-        ticks = [p for p in range(low, high + 1) if p % step == 0 or p % 12 == 0]
-        ax.set_yticks(ticks)
-        ax.set_yticklabels([note_name(p) for p in ticks], fontsize=7)
-        ax.tick_params(axis="x", labelsize=8)
-        if row == rows - 1:
-            ax.set_xlabel("bar (beats between the lines)")
-        for spine in ("top", "right"):
-            ax.spines[spine].set_visible(False)
+    start, end = row * row_beats, (row + 1) * row_beats
+    for pitch in range(low, high + 1):
+        if pitch % 12 in BLACK_KEYS:
+            ax.axhspan(pitch - 0.5, pitch + 0.5, color="#eceff1", zorder=0, lw=0)
+        elif pitch % 12 == 0:
+            ax.axhline(pitch - 0.5, color="#adb5bd", lw=0.6, zorder=0)  # the line under every C
+    for beat in range(int(start), int(end) + 1):
+        bar_line = (beat % beats_per_bar) == 0
+        ax.axvline(beat, color="#495057" if bar_line else "#dee2e6", lw=1.0 if bar_line else 0.5, zorder=1)
+    for onset, stop, chord in spans:
+        if onset < end - 1e-9 and stop > start + 1e-9:
+            left, right = max(onset, start), min(stop, end)
+            for pitch in chord.voicing:
+                ax.add_patch(Rectangle((left + 0.03, pitch - 0.35), right - left - 0.06, 0.7, facecolor="#ced4da",
+                                       edgecolor="none", alpha=0.7, zorder=2))
+            if start - 1e-9 <= onset:
+                ax.text(onset + 0.05, high + 0.9, chord.symbol, fontsize=9, fontweight="bold", va="bottom",
+                        ha="left", clip_on=False)
+    for n in notes:
+        if start - 1e-9 <= n.onset < end - 1e-9:
+            ax.add_patch(Rectangle((n.onset, n.pitch - 0.4), min(n.duration, end - n.onset), 0.8,
+                                   facecolor=TYPE_COLOURS.get(n.kind, "#868e96"), edgecolor="black", lw=0.4, zorder=3))
+    ax.set_xlim(start, end)
+    ax.set_ylim(low - 0.5, high + 0.5)
+    first_bar = row * bars_per_row
+    ax.set_xticks([start + i * beats_per_bar for i in range(bars_per_row)])
+    ax.set_xticklabels([str(first_bar + i + 1) for i in range(bars_per_row)])
+    ax.set_xticks([b for b in range(int(start), int(end)) if b % beats_per_bar], minor=True)
+    ticks = list(range(low, high + 1))
+    ax.set_yticks(ticks)
+    ax.set_yticklabels([note_name(p) for p in ticks], fontsize=6)
+    for label, pitch in zip(ax.get_yticklabels(), ticks):
+        if pitch % 12 == 0:
+            label.set_fontweight("bold")
+    ax.tick_params(axis="x", labelsize=8)
+    ax.tick_params(axis="y", length=0, pad=1)
+    if last:
+        ax.set_xlabel("bar (beats between the lines)")
+    for spine in ("top", "right"):
+        ax.spines[spine].set_visible(False)
+
+
+def _decorate(fig, title: str, top_inches: float) -> None:
+    from matplotlib.patches import Patch
+
     legend = [Patch(facecolor=colour, edgecolor="black", label=ELEMENT_TYPES[kind]) for kind, colour in TYPE_COLOURS.items()]
-    fig.legend(handles=legend, loc="upper right", ncol=4, fontsize=8, frameon=False)
+    legend.append(Patch(facecolor="#ced4da", edgecolor="none", label="comp (the chord's voicing)"))
+    height = fig.get_figheight()
+    fig.legend(handles=legend, loc="upper right", ncol=5, fontsize=8, frameon=False, bbox_to_anchor=(1, 1))
     if title:
-        fig.suptitle(title, x=0.01, ha="left", fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()), h_pad=2.0)  # room for title and legend
-    try:
-        fig.savefig(out, dpi=dpi)
-    except (OSError, ValueError) as err:
-        raise JazzdError(f"{out}: cannot write the plot ({err})") from None
-    finally:
-        plt.close(fig)
-    return Path(out)
+        fig.text(0.01, 1 - 0.12 / height, title, ha="left", va="top", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 1 - top_inches / height), h_pad=2.5)  # the title and legend stay clear

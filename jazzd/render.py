@@ -22,8 +22,9 @@ from pathlib import Path
 
 import mido
 
-from jazzd.errors import JazzdError
+from jazzd.errors import ConfigError, JazzdError
 from jazzd.core.midi import DRUM_CHANNEL
+from jazzd.files import replaced
 from jazzd.pipeline.parts import MIN_MONOPHONIC, SOLO_REGISTER_LOW
 
 SOUNDFONT_PATHS = (
@@ -158,7 +159,7 @@ def render(midi_path: Path, out: Path, *, soundfont: str | Path | None = None, m
     midi_path, out = Path(midi_path), Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".wav", ".mp3"):
-        raise RenderError(f"{out}: the output must end in .wav or .mp3")
+        raise ConfigError(f"{out}: audio must end in .wav or .mp3")
     try:
         midi = mido.MidiFile(str(midi_path))
     except FileNotFoundError:
@@ -172,10 +173,10 @@ def render(midi_path: Path, out: Path, *, soundfont: str | Path | None = None, m
         encoder = shutil.which("lame") or shutil.which("ffmpeg")
         if encoder is None:
             raise RenderError("lame not found (nor ffmpeg) to write MP3: install the package lame (apt-get install lame)")
-    with tempfile.TemporaryDirectory(prefix="jazzd-render-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="jazzd-render-") as tmp, replaced(out) as target:
         source = Path(tmp) / "in.mid"
         with_instruments(midi, melody_program, chord_program).save(source)
-        wav = out if suffix == ".wav" else Path(tmp) / "out.wav"
+        wav = target if suffix == ".wav" else Path(tmp) / "out.wav"
         _run([fluidsynth, "-n", "-i", "-q", "-F", str(wav), "-T", "wav", "-O", "s16", "-r", str(sample_rate),
               "-g", str(gain), str(sf2), str(source)], "fluidsynth")
         if not wav.is_file() or wav.stat().st_size <= 44:
@@ -183,9 +184,9 @@ def render(midi_path: Path, out: Path, *, soundfont: str | Path | None = None, m
         trim(wav, midi.length + RELEASE_SECONDS, RELEASE_SECONDS)
         if encoder is not None:
             if Path(encoder).name.startswith("lame"):
-                _run([encoder, "--quiet", "-b", "192", str(wav), str(out)], "lame")
+                _run([encoder, "--quiet", "-b", "192", str(wav), str(target)], "lame")
             else:
-                _run([encoder, "-loglevel", "error", "-y", "-i", str(wav), "-b:a", "192k", str(out)], "ffmpeg")
+                _run([encoder, "-loglevel", "error", "-y", "-i", str(wav), "-b:a", "192k", str(target)], "ffmpeg")
     return Rendered(out, midi.length)
 
 

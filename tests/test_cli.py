@@ -144,3 +144,36 @@ def test_a_mode_that_needs_a_midi_input_and_has_none_is_exit_2(tmp_path, flags, 
     out = tmp_path / "x.mid"
     result = jazzd("run", "--output", out, "--bars", "1", *flags)
     one_line_error(result, 2, key, "needs a MIDI input")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["generate", "-o", "solo.txt"], "-o solo.txt: a MIDI file must end in .mid or .midi"),
+    (["generate", "-o", "solo.mid", "--plot", "roll.jpg"], "--plot roll.jpg: a piano roll must end in"),
+    (["generate", "-o", "solo.mid", "--render", "solo.ogg"], "--render solo.ogg: audio must end in .wav or .mp3"),
+])
+def test_an_output_whose_suffix_does_not_match_its_format_is_refused(tmp_path, args, fragment):
+    result = jazzd(*args, cwd=tmp_path)
+    one_line_error(result, 2, fragment)
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_generate_replaces_an_existing_file_only_with_a_complete_one(tmp_path):
+    out = tmp_path / "solo.mid"
+    out.write_bytes(b"the old take")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[model]\npath = "models/default"\n[harmony]\nprogression = "| Hm7 |"\n')
+    assert jazzd("generate", "--config", bad, "-o", out).returncode == 2
+    assert out.read_bytes() == b"the old take"
+    assert jazzd("generate", "--seed", 1, "-o", out).returncode == 0
+    assert read_notes(out)[1] and sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "solo.mid"]
+
+
+def test_train_out_naming_a_file_or_a_foreign_folder_is_refused_before_parsing(tmp_path):
+    existing = tmp_path / "notes.txt"
+    existing.write_text("mine")
+    one_line_error(jazzd("train", tmp_path / "nothing-here", "--out", existing), 2, "exists and is not a folder")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(b"x")
+    one_line_error(jazzd("train", tmp_path / "nothing-here", "--out", folder), 2, "a folder that is not a jazzd model")
+    assert existing.read_text() == "mine" and (folder / "a.jpg").exists()

@@ -9,6 +9,8 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
+
+from jazzd.errors import ConfigError
 from helpers import IN_CI, SHARED, jazzd
 
 from jazzd.pianoroll import TYPE_COLOURS
@@ -82,7 +84,7 @@ def test_missing_soundfont_and_bad_input_are_one_line(tmp_path):
     config.write_text(f'[render]\nsoundfont = "{tmp_path / "none.sf2"}"\n')
     done = jazzd("render", "--config", config, mid)
     assert done.returncode == 1 and "none.sf2: no such SoundFont ([render] soundfont)" in done.stderr
-    with pytest.raises(RenderError, match=r"x.ogg: the output must end in .wav or .mp3"):
+    with pytest.raises(ConfigError, match=r"x.ogg: audio must end in .wav or .mp3"):
         render(mid, tmp_path / "x.ogg")
     (tmp_path / "bad.mid").write_text("no")
     with pytest.raises(RenderError, match=r"bad.mid: not a readable MIDI file"):

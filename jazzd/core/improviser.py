@@ -7,6 +7,7 @@ bias; gates i, f, c, o), so tests compare this step with the Keras model directl
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,8 +169,8 @@ def sample_index(probs: np.ndarray, temperature: float, rng: np.random.Generator
     Source: deepjazz sample() with "diversity"; course predict_and_sample (argmax).
     """
     p = np.asarray(probs, dtype=np.float64).ravel()
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if not (temperature >= 0 and math.isfinite(temperature)):
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
     if temperature == 0:
         return int(p.argmax())
     if temperature != 1:
@@ -201,8 +202,8 @@ class Improviser:
     def __init__(self, weights: LSTMWeights, vocab: Vocabulary, temperature: float = 1.0, rng=None):
         if vocab.n_values != weights.n_values:
             raise ModelError(f"vocabulary has {vocab.n_values} values, but the weights expect {weights.n_values}")
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if not (temperature >= 0 and math.isfinite(temperature)):
+            raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
         self.weights = weights.astype(np.float64)
         self.vocab = vocab
         self.temperature = float(temperature)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,9 +80,10 @@ def load_model(path: Path) -> ModelDir:
     Returns:
         A ModelDir.
     Raises:
-        ModelError: if the directory or a file is missing or unreadable, a weight
-            is missing or mis-shaped, or the vocabulary or metadata does not
-            match the weights (the message names the file).
+        ModelError: if the directory or a file is missing, empty, truncated or
+            unreadable, a weight is missing, mis-shaped or not finite, or the
+            vocabulary or metadata does not match the weights (the message names
+            the file, and the weight).
     """
     path = Path(path)
     if not path.is_dir():
@@ -93,8 +95,13 @@ def load_model(path: Path) -> ModelDir:
     try:
         with np.load(weights_path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise ModelError(f"{weights_path}: not a readable weights file ({err})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise ModelError(f"{weights_path}: not a readable weights file ({err or type(err).__name__})") from None
+    for name, array in arrays.items():
+        if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+            raise ModelError(f"{weights_path}: weight {name!r} is not numbers (dtype {array.dtype})")
+        if not np.isfinite(array).all():
+            raise ModelError(f"{weights_path}: weight {name!r} holds values that are not finite")
     try:
         weights = LSTMWeights.from_arrays(arrays)
     except ModelError as err:
@@ -112,4 +119,7 @@ def load_model(path: Path) -> ModelDir:
     for key, actual in (("n_values", weights.n_values), ("n_a", weights.n_a), ("layers", weights.layers)):
         if key in metadata and metadata[key] != actual:
             raise ModelError(f"{metadata_path}: {key} is {metadata[key]}, but the weights have {actual}")
+    tx = metadata.get("Tx", 30)
+    if isinstance(tx, bool) or not isinstance(tx, int) or not 2 <= tx <= 10_000:
+        raise ModelError(f"{metadata_path}: Tx must be an integer in 2..10000, got {tx!r}")
     return ModelDir(path, weights, vocab, metadata)

@@ -104,7 +104,8 @@ class Daemon:
             log.warning("ignored MIDI input %s: %s", event, err)
 
     def _fail(self, err: BaseException, where: str) -> None:
-        log.error("%s thread stopped: %s", where, err or type(err).__name__)
+        """An error ends the run: it is raised (and so reported) once every note is released."""
+        log.debug("%s thread stopped: %s", where, err or type(err).__name__)
         self.errors.append(err)
         self.stop_event.set()
 
@@ -137,17 +138,16 @@ class Daemon:
     def _resume(self) -> None:
         if self.state_file is None:
             return
-        state, why = load_state(self.state_file, model_digest(self.model_path),
-                                (self.model.weights.layers, self.model.n_a))
-        log.info("state: %s", why)
+        state, why, warn = load_state(self.state_file, model_digest(self.model_path),
+                                      (self.model.weights.layers, self.model.n_a), self.model.n_values,
+                                      tuple(self.generators))
+        (log.warning if warn else log.info)("state: %s", why)
         if state is None:
             return
         improviser = self.session.improviser
-        improviser.a, improviser.c = state["a"], state["c"]
-        last = state.get("last")
-        improviser.last = int(last) if last is not None and 0 <= int(last) < self.model.n_values else None
-        restore_generators(self.generators, state.get("rng", {}))
-        self.session.resume(state["beat"], float(state.get("horizon", state["beat"])), state.get("previous"))
+        improviser.a, improviser.c, improviser.last = state.a, state.c, state.last
+        restore_generators(self.generators, state.rng)
+        self.session.resume(state.beat, state.horizon, state.previous)
 
     def _save(self) -> None:
         if self.state_file is None:

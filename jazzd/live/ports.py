@@ -19,9 +19,11 @@ Backend choice (`choose_backend`) is pure logic, tested without any MIDI system.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +31,7 @@ import mido
 from mido.midifiles.meta import encode_variable_int
 
 from jazzd.errors import PortError
+from jazzd.files import default_mode
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +48,10 @@ NO_MIDI_FIX = "start a JACK server (jackd -d dummy), load the ALSA sequencer (mo
 
 
 def is_midi_file_target(target: str) -> bool:
-    """True if an output target names a MIDI file (.mid, .midi, .smf)."""
-    return target.lower().endswith(MIDI_FILE_SUFFIXES)
+    """True if an output target names a MIDI file (.mid, .midi, .smf) or an existing file or device (/dev/null)."""
+    if target.lower().endswith(MIDI_FILE_SUFFIXES):
+        return True
+    return os.sep in target and os.path.exists(target) and not os.path.isdir(target)
 
 
 def choose_backend(requested: str, platform: str, alsa_seq: bool, jack_running: bool) -> str | None:
@@ -326,15 +331,18 @@ class MidiFileRecorder:
     Events are placed at their due beat on the clock (480 ticks per beat). At
     each flush the file gets an End of Track and its track length is patched,
     so the file on disk is always a complete, readable MIDI file; the next
-    flush overwrites the End of Track and goes on.
+    flush overwrites the End of Track and goes on. The recording is written
+    beside the target and renamed over it at the first message, so a run that
+    fails before playing (a mistyped input port) leaves an existing file as it
+    was; a target that is no regular file (/dev/null) is written directly.
 
     Args:
-        path: the file to write (replaced).
+        path: the file to write (replaced once the recording has begun).
         clock: the beat clock (beat_at(seconds), bpm).
         flush_beats: flush at least this often, in beats (one bar). Default 4.
         ticks_per_beat: Default 480.
     Raises:
-        PortError: if the file cannot be written.
+        PortError: if the file cannot be written, here or at any later flush (disk full).
     """
 
     def __init__(self, path: Path, clock, flush_beats: float = 4.0, ticks_per_beat: int = 480):
@@ -348,17 +356,28 @@ class MidiFileRecorder:
         self._last_tick = 0
         self._last_flush_beat = 0.0
         self._track_bytes = 0
+        self._file = None
+        self.broken = False  # a write failed: the file keeps its last whole flush, later messages are dropped
+        special = self.path.exists() and not self.path.is_file()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "wb")
+            if special:
+                self._tmp = None
+                self._file = open(self.path, "wb", buffering=0)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp.mid", dir=self.path.parent)
+                os.fchmod(fd, default_mode(self.path))
+                self._tmp = Path(tmp)
+                self._file = os.fdopen(fd, "wb", buffering=0)  # unbuffered: a failed write is seen at once
+            header = b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big") + (1).to_bytes(2, "big")
+            self._write(header + ticks_per_beat.to_bytes(2, "big") + b"MTrk" + b"\0\0\0\0")
+            self._track_start = self._file.tell()
+            self._append(0, mido.MetaMessage("track_name", name="jazzd live"))
+            self._append(0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(clock.bpm)))
+            self._flush()
         except OSError as err:
+            self._discard()
             raise PortError(f"{self.path}: cannot record MIDI here ({err.strerror or err})") from None
-        header = b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big") + (1).to_bytes(2, "big")
-        self._file.write(header + ticks_per_beat.to_bytes(2, "big") + b"MTrk" + b"\0\0\0\0")
-        self._track_start = self._file.tell()
-        self._append(0, mido.MetaMessage("track_name", name="jazzd live"))
-        self._append(0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(clock.bpm)))
-        self._flush()
 
     def _append(self, tick: int, msg) -> None:
         delta = max(0, tick - self._last_tick)
@@ -366,27 +385,94 @@ class MidiFileRecorder:
         self._pending += bytes(encode_variable_int(delta)) + bytes(msg.bytes())
 
     def _flush(self) -> None:
+        """Write what is pending, an End of Track after it, and the track length: a whole file on disk.
+
+        A write that fails (a full disk) is undone: the file is cut back to the last whole flush.
+        """
         end_of_track = bytes(encode_variable_int(0)) + bytes(mido.MetaMessage("end_of_track").bytes())
-        self._file.seek(self._track_start + self._track_bytes)
-        self._file.write(self._pending + end_of_track)
+        if not self._file.seekable():  # a device: just write
+            self._write(self._pending + end_of_track)
+            self._pending.clear()
+            return
+        old_end = self._track_start + self._track_bytes
+        try:
+            self._file.seek(old_end)
+            self._write(self._pending + end_of_track)
+            self._file.seek(self._track_start - 4)
+            self._write((self._track_bytes + len(self._pending) + len(end_of_track)).to_bytes(4, "big"))
+        except OSError:
+            with contextlib.suppress(OSError):  # back to the last whole flush: cut the new bytes off
+                self._file.truncate(old_end)
+                self._file.seek(old_end)
+                self._write(end_of_track)
+                self._file.seek(self._track_start - 4)
+                self._write((self._track_bytes + len(end_of_track)).to_bytes(4, "big"))
+            raise
         self._track_bytes += len(self._pending)
         self._pending.clear()
-        self._file.seek(self._track_start - 4)
-        self._file.write((self._track_bytes + len(end_of_track)).to_bytes(4, "big"))
-        self._file.flush()
+
+    def _write(self, data: bytes) -> None:
+        """Write all of data (an unbuffered write may write part of it; the rest then raises, e.g. ENOSPC)."""
+        view = memoryview(data)
+        while view:
+            written = self._file.write(view)
+            if not written:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            view = view[written:]
+
+    def _commit(self) -> None:
+        """The recording has begun: the new file takes the target's place."""
+        if self._tmp is not None:
+            os.replace(self._tmp, self.path)
+            self._tmp = None
+
+    def _discard(self) -> None:
+        if self._file is not None and not self._file.closed:
+            with contextlib.suppress(OSError):
+                self._file.close()
+        if getattr(self, "_tmp", None) is not None:
+            with contextlib.suppress(OSError):
+                self._tmp.unlink()
+            self._tmp = None
 
     def send(self, msg: mido.Message, due_s: float) -> None:
-        """Record a message at the beat the clock gives for due_s."""
+        """Record a message at the beat the clock gives for due_s.
+
+        Raises:
+            PortError: if the file cannot be written (a full disk).
+        """
+        if self.broken:
+            return
         beat = self.clock.beat_at(due_s)
         self._append(round(max(0.0, beat) * self.ticks_per_beat), msg)
-        if beat - self._last_flush_beat >= self.flush_beats:
-            self._flush()
-            self._last_flush_beat = beat
+        try:
+            if self._tmp is not None:
+                self._flush()
+                self._commit()
+            elif beat - self._last_flush_beat >= self.flush_beats:
+                self._flush()
+                self._last_flush_beat = beat
+        except OSError as err:
+            self.broken = True
+            raise PortError(f"{self.path}: cannot record MIDI ({err.strerror or err})") from None
 
     def close(self) -> None:
-        if not self._file.closed:
+        """Make the file whole and close it; a recording that never began leaves the target as it was.
+
+        Raises:
+            PortError: if the last flush fails (the file on disk is then the last whole flush).
+        """
+        if self._file is None or self._file.closed:
+            return
+        if self._tmp is not None or self.broken:  # never began, or already reported: nothing more to write
+            self._discard()
+            return
+        try:
             self._flush()
             self._file.close()
+        except OSError as err:
+            self._discard()
+            raise PortError(f"{self.path}: cannot record MIDI ({err.strerror or err})") from None
 
 
 def open_output(target: str, backend: str, clock, client_name: str = "jazzd", port_name: str = "jazzd out",

@@ -274,12 +274,16 @@ class Sender:
             log.warning("late by %.1f ms: %s", (sent - due) * 1000, msg)
 
     def send_now(self, messages) -> None:
-        """Send messages at once from the calling thread (after stop()); a failing port is logged
-        and the rest is still tried, so every note gets its note-off where the port allows."""
+        """Send messages at once from the calling thread (after stop()); a failing port is logged once and
+        the rest is still tried, so every note gets its note-off where the port allows."""
         now = time.monotonic()
+        failed, first = 0, None
         for msg in messages:
             try:
                 self.port.send(msg, now)
                 self.sent += 1
             except Exception as err:
-                log.error("could not send %s: %s", msg, err)
+                failed, first = failed + 1, first or err
+        if failed:
+            log.error("could not send %d release message(s) to %s: %s", failed, getattr(self.port, "name", "the port"),
+                      first)

@@ -334,7 +334,10 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
             if split is not None:  # one part per channel (a type-0 file, a multi-channel track)
                 source = Path(tmp) / path.name
                 split.save(source)
-            score = converter.parse(str(source), format="midi", quantizePost=spec.quantize == "music21")
+            # forceSource: music21 would otherwise unpickle a file of that name from its shared scratch
+            # folder (code in it would run here); storePickle: and leave none behind
+            score = converter.parse(str(source), format="midi", quantizePost=spec.quantize == "music21",
+                                    forceSource=True, storePickle=False)
     except Exception as err:  # mido and music21 raise many types for a broken file
         raise CorpusError(f"{path}: not a readable MIDI file ({type(err).__name__}: {err})") from None
     parts = list(score.parts) if score.hasPartLikeStreams() else [score]

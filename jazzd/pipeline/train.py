@@ -23,6 +23,7 @@ from jazzd.pipeline.dataset import HOLDOUT_BLOCK, HOLDOUT_EVERY, HOLDOUT_PHASE, 
 from jazzd.core.harmony import progression_to_json
 from jazzd.core.modeldir import ModelDir, save_model
 from jazzd.core.vocab import Vocabulary
+from jazzd.files import check_model_target, replaced_dir
 from jazzd.settings import default
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = defa
     from jazzd.pipeline.collection import collect
     from jazzd.pipeline.evaluate import format_quality_report, quality_report
 
+    check_model_target(out)
     sources = [str(s) for s in sources]
     collection = collect(sources, workers=workers or None, progress=progress, report=lambda line: echo(line),
                          **corpus_overrides)
@@ -167,6 +169,7 @@ def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = defa
     echo(format_quality_report(report))
     metadata["metrics"] = {"held_out": {k: report["prediction"][k] for k in ("lstm", "unigram", "bigram", "trigram")},
                            "quality": report}
-    save_model(out, weights, vocab, metadata)
+    with replaced_dir(out) as tmp:  # an interrupted run leaves the old model as it was
+        save_model(tmp, weights, vocab, metadata)
     echo(f"wrote {out}")
     return metadata

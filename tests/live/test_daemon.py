@@ -149,4 +149,40 @@ def test_state_file_of_another_model_is_not_used(tmp_path):
     state = tmp_path / "state.json"
     state.write_text('{"format": 1, "model": "' + "0" * 64 + '"}')
     result = jazzd("run", "--output", tmp_path / "x.mid", "--bars", "1", "--bpm", "400", "--state", state)
-    assert result.returncode == 0 and "saved for another model, not resumed" in result.stderr
+    assert result.returncode == 0 and "model: saved for another model" in result.stderr, result.stderr
+    [aside] = tmp_path.glob("state.json.rejected-*")  # kept, not overwritten by this model's state
+    assert "0" * 64 in aside.read_text()
+
+
+def test_a_full_disk_while_recording_ends_the_run_in_one_line_with_the_state_saved(tmp_path):
+    """Files larger than 4,000 bytes cannot be written (RLIMIT_FSIZE): the recording fills it after some bars."""
+    import json
+    import resource
+
+    from helpers import one_line_error
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000))
+
+    out, state = tmp_path / "live.mid", tmp_path / "state.json"
+    result = subprocess.run([*JAZZD, "run", "--output", str(out), "--bpm", "1000", "--state", str(state)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, preexec_fn=limit)
+    one_line_error(result, 1, f"{out}: cannot record MIDI (File too large)")
+    assert "state saved" in result.stderr and json.loads(state.read_text())["beat"] > 4
+    recorded = mido.MidiFile(out)  # the file on disk is whole: its last flush (the releases could not be written)
+    assert sum(1 for m in recorded.tracks[0] if m.type == "note_on") > 50
+
+
+def test_recording_to_a_device_that_is_full_is_one_line(tmp_path):
+    from helpers import one_line_error
+
+    one_line_error(jazzd("run", "--output", "/dev/full", "--bars", "1"), 1,
+                   "/dev/full: cannot record MIDI here (No space left on device)")
+
+
+def test_a_run_that_fails_before_playing_leaves_an_existing_recording_as_it_was(tmp_path):
+    out = tmp_path / "take.mid"
+    out.write_bytes(b"MThd the old take")
+    result = jazzd("run", "--output", out, "--input", "no-such-keyboard", "--bars", "1")
+    assert result.returncode != 0
+    assert out.read_bytes() == b"MThd the old take" and sorted(p.name for p in tmp_path.iterdir()) == ["take.mid"]

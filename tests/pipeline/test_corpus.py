@@ -1,3 +1,5 @@
+import pathlib
+
 import mido
 import pytest
 
@@ -139,3 +141,45 @@ def test_unknown_part_lists_the_parts(tmp_path):
     path = two_track_file(tmp_path / "tune.mid", [60, 62])
     with pytest.raises(CorpusError, match=r"no melody part 'Sax' \(parts are 0: Lead, 1: Keys\)"):
         load_piece(CorpusSpec(path, melody="Sax", chords="Keys"))
+
+
+class _Planted:
+    """Unpickling this runs code: it writes a marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (pathlib.Path.write_text, (pathlib.Path(self.marker), "unpickled"))
+
+
+def test_no_pickle_music21_would_load_is_ever_loaded(tmp_path):
+    """music21 keeps a pickle of each parsed file in its shared scratch folder and loads it back instead of
+    parsing; jazzd parses the source, so a pickle planted there never runs."""
+    import pickle
+    import shutil
+    import zlib
+
+    from music21.converter import PickleFilter
+
+    midi = tmp_path / "tune.mid"
+    shutil.copy(METHENY, midi)
+    marker = tmp_path / "marker"
+    _, _, planted_path = PickleFilter(str(midi), False).status()
+    assert planted_path is not None
+    pathlib.Path(planted_path).write_bytes(zlib.compress(pickle.dumps(_Planted(marker))))
+    try:
+        from jazzd.pipeline.corpus import CorpusSpec, load_piece
+
+        piece = load_piece(CorpusSpec(midi, melody=5, chords=0, start=476.0, end=548.0, quantize="music21"),
+                           use_cache=False)
+        assert piece.measures
+        assert not marker.exists(), "a pickle from music21's scratch folder was loaded"
+        # the control: music21's own default path does load it
+        from music21 import converter
+
+        with pytest.raises(Exception):
+            converter.parse(str(midi))
+        assert marker.exists()
+    finally:
+        pathlib.Path(planted_path).unlink(missing_ok=True)

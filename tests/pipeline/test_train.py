@@ -100,3 +100,35 @@ def test_evaluate_finds_the_models_corpus_from_its_metadata(trained_on_any_midi)
     assert f"corpus: {len(meta['corpus']['files'])} file(s)" in result.stdout
     lstm = meta["metrics"]["held_out"]["lstm"]["loss"]
     assert f"{lstm:.3f}" in result.stdout  # the same held-out loss as at training time
+
+
+def test_an_interrupted_training_leaves_the_old_model_as_it_was(tmp_path):
+    """The new model is written beside the old one and moved into place only when complete."""
+    import shutil
+    import signal
+    import subprocess
+    import time
+
+    from helpers import JAZZD, METHENY_MODEL, ROOT, wait_for
+
+    out = tmp_path / "model"
+    shutil.copytree(METHENY_MODEL, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    proc = subprocess.Popen([*JAZZD, "train", str(SOLO_MANIFEST), "--out", str(out), "--epochs", "10000",
+                             "--patience", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+
+    def epochs_running():
+        line = proc.stdout.readline()
+        lines.append(line)
+        return "Epoch 2" in line or proc.poll() is not None
+
+    try:
+        wait_for(epochs_running, 300, 0, "the second epoch")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+    finally:
+        proc.kill()
+    assert proc.returncode != 0, "".join(lines)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no half-written model left beside it
