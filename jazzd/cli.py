@@ -192,7 +192,7 @@ def cmd_train(args) -> int:
 
 # the [train] settings passed to jazzd.pipeline.train.train by name
 TRAIN_SETTINGS = ("n_a", "Tx", "epochs", "seed", "layers", "patience", "dropout", "stride", "batch_size",
-                  "workers", "label_smoothing", "learning_rate")
+                  "workers", "label_smoothing", "learning_rate", "strategy")
 
 
 def _part(text):

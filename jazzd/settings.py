@@ -274,9 +274,16 @@ SETTINGS: tuple[Setting, ...] = (
             doc="So values rare in the corpus keep some probability."),
     Setting("train", "learning_rate", float, 0.01, "Adam's learning rate (the course: 0.01)", low=0.0, high=1.0,
             low_open=True, flag="--learning-rate", commands=("train",)),
-    Setting("train", "stride", int, 0, "Values between training windows; 0 = auto (1, or wider when a big "
-            "corpus would give more than 50,000 windows an epoch)", unit="values", low=0, high=10_000,
-            flag="--stride", commands=("train",)),
+    Setting("train", "stride", int, 1, "Values between training window starts; 1 = every window of the corpus "
+            "every epoch", unit="values", low=1, high=10_000, flag="--stride", commands=("train",),
+            doc="Windows are cut from the encoded corpus as they are read (tf.data), so memory does not grow "
+                "with the corpus."),
+    Setting("train", "strategy", str, "default", "How training is spread over devices and machines",
+            choices=("default", "mirrored", "multi-worker"), flag="--strategy", commands=("train",),
+            doc='"default": this process\'s device. "mirrored": tf.distribute.MirroredStrategy over every '
+                'device of this machine (GPUs). "multi-worker": tf.distribute.MultiWorkerMirroredStrategy over '
+                "the machines the TF_CONFIG environment variable lists, each running the same `jazzd train`; "
+                "the first (chief) writes the model."),
     Setting("train", "batch_size", int, 64, "Training windows per gradient step (the course: 32)", low=1,
             high=65_536, flag="--batch-size", commands=("train",)),
     Setting("train", "workers", int, 0, "Processes that parse the corpus; 0 = one per core", low=0, high=256,

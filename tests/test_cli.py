@@ -58,7 +58,7 @@ def test_non_midi_corpus_file(tmp_path):
 def test_corpus_without_melody_notes(tmp_path):
     # the guitar part is silent in the first bars of the piece
     result = jazzd("train", ROOT / "data" / "metheny_solo.toml", "--start", "0", "--end", "8", "--out", tmp_path / "m")
-    one_line_error(result, 1, "original_metheny.mid: no melody notes in part 5")
+    one_line_error(result, 1, "original_metheny.mid: no melody notes in part 'Guitar'")
 
 
 def test_model_directory_missing_a_file(tmp_path):

@@ -9,6 +9,7 @@ played notes), the realizer (ending a value) and the player's phrases
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -19,6 +20,7 @@ GRID = (Fraction(1, 4), Fraction(1, 3))  # the beat subdivisions onsets may land
 TICKS_PER_BEAT = 12
 GRID_TICKS = tuple(int(step * TICKS_PER_BEAT) for step in GRID)  # (3, 4)
 GRID_POINTS = tuple(sorted({t for step in GRID_TICKS for t in range(0, TICKS_PER_BEAT, step)}))  # 0 3 4 6 8 9
+_GRID_AND_NEXT_BEAT = (*GRID_POINTS, TICKS_PER_BEAT)
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
@@ -29,8 +31,12 @@ def nearest_grid_tick(ticks: float) -> int:
     player's notes (live.phrase.quantize), so both give the same values.
     """
     beat = math.floor(ticks / TICKS_PER_BEAT) * TICKS_PER_BEAT
-    candidates = [beat + p for p in GRID_POINTS] + [beat + TICKS_PER_BEAT]
-    return min(candidates, key=lambda c: (abs(c - ticks), c))
+    within = ticks - beat  # exact: both lie within a beat of each other
+    i = bisect.bisect_left(_GRID_AND_NEXT_BEAT, within)
+    if i == 0:
+        return int(beat)
+    below, above = _GRID_AND_NEXT_BEAT[i - 1], _GRID_AND_NEXT_BEAT[min(i, len(_GRID_AND_NEXT_BEAT) - 1)]
+    return int(beat + (below if within - below <= above - within else above))
 
 
 def snap_end(onset: int, duration: float, allow_empty: bool = False) -> int:

@@ -77,6 +77,17 @@ def _load(spec: CorpusSpec, use_cache: bool) -> tuple[Piece | None, str | None]:
         return None, f"{spec.path}: could not be read ({type(err).__name__}: {err})"
 
 
+def _cached(spec: CorpusSpec) -> tuple[Piece | None, str | None] | None:
+    """The cached result of a file, or None if the cache has none."""
+    from jazzd.pipeline.corpus import cached_piece
+
+    try:
+        piece = cached_piece(spec)
+    except CorpusError as err:
+        return None, str(err)
+    return None if piece is None else (piece, None)
+
+
 def collect(sources, use_cache: bool = True, workers: int | None = None, progress: bool | None = None,
             report: Callable[[str], None] | None = None, **overrides) -> Collection:
     """Load every usable file of a corpus, in parallel, skipping the unusable ones.
@@ -98,21 +109,26 @@ def collect(sources, use_cache: bool = True, workers: int | None = None, progres
 
     files = expand_sources(sources)
     specs = [spec_for(f, **overrides) for f in files]
-    workers = workers or os.cpu_count() or 1
-    workers = min(workers, len(specs))
-    results: list[tuple[Piece | None, str | None]]
+    results: list[tuple[Piece | None, str | None] | None] = [None] * len(specs)
     bar = tqdm(total=len(specs), unit="file", desc="parsing", disable=None if progress is None else not progress)
+    todo = []
+    for i, spec in enumerate(specs):  # what the cache holds is read here: sending it between processes costs more
+        hit = _cached(spec) if use_cache else None
+        if hit is not None:
+            results[i] = hit
+            bar.update()
+        else:
+            todo.append(i)
+    workers = min(workers or os.cpu_count() or 1, len(todo)) if todo else 1
     if workers <= 1:
-        results = []
-        for spec in specs:
-            results.append(_load(spec, use_cache))
+        for i in todo:
+            results[i] = _load(specs[i], use_cache)
             bar.update()
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_load, spec, use_cache) for spec in specs]
-            results = []
-            for future in futures:
-                results.append(future.result())
+            futures = {i: pool.submit(_load, specs[i], use_cache) for i in todo}
+            for i, future in futures.items():
+                results[i] = future.result()
                 bar.update()
     bar.close()
     say = report or log.warning

@@ -13,6 +13,7 @@ selection and the code that makes values.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
@@ -30,8 +31,9 @@ from jazzd.errors import CorpusError, GrammarError
 from jazzd.core.grammar import MelodyNote, measure_timeline, parse_measure
 from jazzd.core.harmony import chord_of
 from jazzd.core.timeline import GRID_POINTS, TICKS_PER_BEAT, nearest_grid_tick
+from jazzd.pipeline.midifile import Score, from_music21, read_midi
 from jazzd.pipeline.parts import (MIN_CHORD_PITCH_CLASSES, NO_CHORD_FIGURE, ChordEvent, chordify, find_melody,
-                         is_drum_part, split_channels, text_chords)
+                         split_channels, text_chords)
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +198,47 @@ def spec_for(source: Path, **overrides) -> CorpusSpec:
     return spec
 
 
+def _source(spec: CorpusSpec) -> tuple[Path, str, Path]:
+    """(the MIDI file, its SHA-256, its cache entry); the entry is named by the file's content and the
+    selection, so one cache folder serves every machine and copy of the file.
+
+    Raises:
+        CorpusError: if the file is missing or not MIDI.
+    """
+    path = Path(spec.path)
+    if not path.is_file():
+        raise CorpusError(f"{path}: no such MIDI file")
+    data = path.read_bytes()
+    if data[:4] != b"MThd":
+        raise CorpusError(f"{path}: not a MIDI file (no MThd header)")
+    sha = hashlib.sha256(data).hexdigest()
+    key = hashlib.sha256(json.dumps([CACHE_VERSION, _code_digest(), sha, spec.key()], sort_keys=True).encode()).hexdigest()
+    return path, sha, cache_dir() / "corpus" / f"{key}.json"
+
+
+def cached_piece(spec: CorpusSpec) -> Piece | None:
+    """The cached Piece of a source, or None when the cache has none (or a broken entry, which is ignored).
+
+    Raises:
+        CorpusError: if the file is missing, not MIDI, or known from the cache to be unusable.
+    """
+    path, _, cached = _source(spec)
+    if not cached.is_file():
+        return None
+    try:
+        data = json.loads(cached.read_bytes())
+        if "unusable" in data:  # a file known not to hold a corpus: the same reason, without parsing again
+            raise CorpusError(f"{path}: {data['unusable']}")
+        piece = _piece_from_json(spec, data)
+    except CorpusError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        log.warning("%s: ignoring a broken cache entry (%s)", cached, err)
+        return None
+    log.debug("%s: %d measures from the cache (%s)", path.name, len(piece.measures), cached)
+    return piece
+
+
 def load_piece(spec: CorpusSpec, use_cache: bool = True) -> Piece:
     """Parse a corpus source into measures and grammar values, through the cache.
 
@@ -208,23 +251,17 @@ def load_piece(spec: CorpusSpec, use_cache: bool = True) -> Piece:
         CorpusError: if the file is missing or not MIDI, a part does not exist,
             or the selection has no melody notes or no chords.
     """
-    path = Path(spec.path)
-    if not path.is_file():
-        raise CorpusError(f"{path}: no such MIDI file")
-    data = path.read_bytes()
-    if data[:4] != b"MThd":
-        raise CorpusError(f"{path}: not a MIDI file (no MThd header)")
-    sha = hashlib.sha256(data).hexdigest()
-    key = hashlib.sha256(json.dumps([CACHE_VERSION, _code_digest(), sha, spec.key()], sort_keys=True).encode()).hexdigest()
-    cached = cache_dir() / "corpus" / f"{key}.json"
-    if use_cache and cached.is_file():
-        try:
-            piece = _piece_from_json(spec, json.loads(cached.read_text()))
-            log.debug("%s: %d measures from the cache (%s)", path.name, len(piece.measures), cached)
-            return piece
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            log.warning("%s: ignoring a broken cache entry (%s)", cached, err)
-    measures = _extract(spec, path)
+    if use_cache:
+        hit = cached_piece(spec)
+        if hit is not None:
+            return hit
+    path, sha, cached = _source(spec)
+    try:
+        measures = _extract(spec, path)
+    except CorpusError as err:
+        if use_cache and str(err).startswith(f"{path}: "):  # cached without the path: the cache is shared
+            _write_json(cached, {"version": CACHE_VERSION, "unusable": str(err)[len(f"{path}: "):]})
+        raise
     piece = Piece(spec, sha, tuple(measures))
     if use_cache:
         _write_json(cached, _piece_to_json(piece))
@@ -274,42 +311,40 @@ def _piece_from_json(spec: CorpusSpec, data: dict) -> Piece:
 
 
 def _pick_part(parts, wanted, path: Path, role: str) -> int:
-    """Index of the part the user named (index or part/instrument name)."""
-    names = [(p.partName or "").strip() or (str(p.getInstrument()) or "").strip() for p in parts]
+    """Index of the part the user named: its index, or its name or instrument (any case)."""
     if isinstance(wanted, int) and not isinstance(wanted, bool):
         if 0 <= wanted < len(parts):
             return wanted
     else:
-        for i, (part, name) in enumerate(zip(parts, names)):
-            instrument = str(part.getInstrument() or "")
-            if str(wanted).lower() in (name.lower(), instrument.lower().strip()):
+        for i, part in enumerate(parts):
+            if str(wanted).strip().lower() in (part.name.lower(), part.instrument.lower()):
                 return i
-    listing = ", ".join(f"{i}: {n or '?'}" for i, n in enumerate(names))
+    listing = ", ".join(f"{i}: {p.label}" for i, p in enumerate(parts))
     raise CorpusError(f"{path}: no {role} part {wanted!r} (parts are {listing})")
 
 
 def _part_chords(part) -> list[ChordEvent]:
     """A chord part's multi-note chords, merged per onset (the course's Metheny piano part)."""
-    from music21 import chord as m21chord
-
     merged: dict[float, set[int]] = {}
-    for c in part.stripTies().flatten().getElementsByClass(m21chord.Chord):
-        if len(c.pitches) >= 2:
-            merged.setdefault(float(c.offset), set()).update(p.midi for p in c.pitches)
+    for e in part.events:
+        if len(e.pitches) >= 2:
+            merged.setdefault(e.onset, set()).update(e.pitches)
     return sorted((o, tuple(sorted(p)), "") for o, p in merged.items())
 
 
-def _chord_events(spec: CorpusSpec, path: Path, parts, melody_index: int, beats_per_bar: float) -> list[ChordEvent]:
+def _chord_events(spec: CorpusSpec, path: Path, score: Score, melody_index: int,
+                  beats_per_bar: float) -> list[ChordEvent]:
+    parts = score.parts
     if spec.chords != AUTO:
         index = _pick_part(parts, spec.chords, path, "chord")
         events = _part_chords(parts[index])
         if not events:
             raise CorpusError(f"{path}: the chord part {spec.chords!r} has no chords")
         return events
-    events = text_chords(path)
+    events = text_chords(score if score.texts is not None else path)
     if any(figure != NO_CHORD_FIGURE for _, _, figure in events):
         return events
-    others = [p for i, p in enumerate(parts) if i != melody_index and not is_drum_part(p)]
+    others = [p for i, p in enumerate(parts) if i != melody_index and not p.drums]
     if spec.chord_window not in CHORD_WINDOWS:
         raise CorpusError(f"{path}: chord_window must be one of {', '.join(CHORD_WINDOWS)}, got {spec.chord_window!r}")
     window = 1.0 if spec.chord_window == "beat" else beats_per_bar / 2
@@ -320,13 +355,28 @@ def _chord_events(spec: CorpusSpec, path: Path, parts, melody_index: int, beats_
     return events
 
 
-def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
-    """Parse the MIDI file with music21 and build the measures (no cache)."""
-    from music21 import converter, stream
+def read_score(spec: CorpusSpec, path: Path) -> Score:
+    """The file's parts and bars: read with mido, or with music21 for its quantized reading (the course's).
 
+    Raises:
+        CorpusError: for a file that is not readable MIDI or has no notes.
+    """
     if spec.quantize not in QUANTIZE:
         raise CorpusError(f"{path}: quantize must be one of {', '.join(QUANTIZE)}, got {spec.quantize!r}")
-    log.debug("%s: parsing with music21 (cached after this run)", path)
+    if spec.quantize == "grid":
+        return read_midi(path)
+    return read_with_music21(path, quantize=True)
+
+
+def read_with_music21(path: Path, quantize: bool) -> Score:
+    """The file read by music21 (quantized to 1/4 and 1/3 beats: the course's reading), as a Score.
+
+    Raises:
+        CorpusError: for a file music21 cannot read.
+    """
+    from music21 import converter
+
+    log.debug("%s: parsing with music21", path)
     try:
         split = split_channels(mido.MidiFile(str(path)))
         with tempfile.TemporaryDirectory(prefix="jazzd-") as tmp:
@@ -336,25 +386,25 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
                 split.save(source)
             # forceSource: music21 would otherwise unpickle a file of that name from its shared scratch
             # folder (code in it would run here); storePickle: and leave none behind
-            score = converter.parse(str(source), format="midi", quantizePost=spec.quantize == "music21",
-                                    forceSource=True, storePickle=False)
+            score = converter.parse(str(source), format="midi", quantizePost=quantize, forceSource=True,
+                                    storePickle=False)
     except Exception as err:  # mido and music21 raise many types for a broken file
         raise CorpusError(f"{path}: not a readable MIDI file ({type(err).__name__}: {err})") from None
-    parts = list(score.parts) if score.hasPartLikeStreams() else [score]
-    if not parts or not any(p.flatten().notes for p in parts):
+    return from_music21(score)
+
+
+def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
+    """Read the MIDI file and build the measures (no cache)."""
+    score = read_score(spec, path)
+    parts = list(score.parts)
+    if not any(p.events for p in parts):
         raise CorpusError(f"{path}: the MIDI file has no notes")
     melody_index = find_melody(parts, path) if spec.melody == AUTO else _pick_part(parts, spec.melody, path, "melody")
     melody_part = parts[melody_index]
     start = -float("inf") if spec.start is None else float(spec.start)
     end = float("inf") if spec.end is None else float(spec.end)
 
-    # Bars, from the measures of the longest part (time signatures included).
-    longest = max(parts, key=lambda p: p.highestTime)
-    bars = [
-        (int(m.number), float(m.offset), float(m.barDuration.quarterLength))
-        for m in longest.getElementsByClass(stream.Measure)
-    ]
-    bars = [b for b in bars if b[1] >= start - 1e-9 and b[1] + b[2] <= end + 1e-9]
+    bars = [b for b in score.bars if b[1] >= start - 1e-9 and b[1] + b[2] <= end + 1e-9]
     if not bars:
         raise CorpusError(f"{path}: no whole bar lies between beats {spec.start} and {spec.end}")
     sel_start, sel_end = bars[0][1], bars[-1][1] + bars[-1][2]
@@ -362,17 +412,16 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
 
     # Melody: the top note of each onset, made monophonic; gaps become rests.
     onsets: dict[float, tuple[int, float]] = {}
-    for n in melody_part.stripTies().flatten().notes:
-        offset = float(n.offset)
-        if not sel_start - 1e-9 <= offset < sel_end - 1e-9:
+    for e in melody_part.events:
+        if not sel_start - 1e-9 <= e.onset < sel_end - 1e-9:
             continue
-        pitch = max(p.midi for p in n.pitches)
-        duration = float(n.quarterLength) or MIN_NOTE_BEATS
-        if offset not in onsets or pitch > onsets[offset][0]:
-            onsets[offset] = (pitch, duration)
+        pitch = max(e.pitches)
+        duration = e.duration or MIN_NOTE_BEATS
+        if e.onset not in onsets or pitch > onsets[e.onset][0]:
+            onsets[e.onset] = (pitch, duration)
     if not onsets:
         raise CorpusError(
-            f"{path}: no melody notes in part {spec.melody!r} between beats {sel_start:g} and {sel_end:g}"
+            f"{path}: no melody notes in part {melody_part.label!r} between beats {sel_start:g} and {sel_end:g}"
         )
     if spec.quantize == "grid":
         melody = snap_to_grid([MelodyNote(o, d, p) for o, (p, d) in sorted(onsets.items())], sel_end)
@@ -384,21 +433,24 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
             following = times[i + 1] if i + 1 < len(times) else sel_end
             melody.append(MelodyNote(offset, min(duration, following - offset), pitch))
 
-    chord_events = _chord_events(spec, path, parts, melody_index, beats_per_bar)
+    chord_events = _chord_events(spec, path, score, melody_index, beats_per_bar)
+    onsets = [n.offset for n in melody]  # sorted, as are the chord events' offsets
+    chord_onsets = [e[0] for e in chord_events]
     measures, no_chord = [], 0
     for number, offset, length in bars:
         bar_end = offset + length
-        notes = [n for n in melody if offset - 1e-9 <= n.offset < bar_end - 1e-9]
+        first, stop = bisect.bisect_left(onsets, offset - 1e-9), bisect.bisect_left(onsets, bar_end - 1e-9)
+        notes = melody[first:stop]
         if not notes:
             continue  # a bar without melody carries nothing to learn
         # A note held over the bar line from the bar before is not a rest.
-        held = [n.offset + n.duration for n in melody if n.offset < offset - 1e-9]
-        timeline = measure_timeline(notes, offset, bar_end, held[-1] if held else offset)
+        held = melody[first - 1].offset + melody[first - 1].duration if first else offset
+        timeline = measure_timeline(notes, offset, bar_end, held)
 
-        inside = [e for e in chord_events if offset - 1e-9 <= e[0] < bar_end - 1e-9]
-        before = [e for e in chord_events if e[0] < offset - 1e-9]
+        c_first = bisect.bisect_left(chord_onsets, offset - 1e-9)
+        inside = chord_events[c_first:bisect.bisect_left(chord_onsets, bar_end - 1e-9)]
         if not inside or inside[0][0] > offset + 1e-9:
-            carried = before[-1] if before else (inside or chord_events)[0]
+            carried = chord_events[c_first - 1] if c_first else (inside or chord_events)[0]
             inside = [(offset, carried[1], carried[2])] + inside
         if any(_sounding(inside, n.offset)[2] == NO_CHORD_FIGURE for n in notes if n.pitch is not None):
             no_chord += 1

@@ -107,31 +107,63 @@ def split(pieces: Sequence[Piece], Tx: int, validation: bool = False) -> Split:
     return Split(train_runs, held_out, validation_runs)
 
 
-def window_indices(runs: Sequence[Sequence[str]], vocab: Vocabulary, Tx: int,
-                   stride: int = 1) -> np.ndarray:
-    """The course's training windows as value indices, for corpora too large for one-hot X.
+@dataclass(frozen=True)
+class Windows:
+    """The course's training windows over an encoded corpus, cut when read (never all held at once).
+
+    Args:
+        flat: the runs' value indices, one after another, int32 of shape (N,); a run
+            shorter than Tx is followed by -1 up to Tx (the padding of its one window).
+        starts: where each window begins in flat, int64 of shape (m,).
+        Tx: window length in values.
+    """
+
+    flat: np.ndarray
+    starts: np.ndarray
+    Tx: int
+
+    @property
+    def m(self) -> int:
+        return int(self.starts.shape[0])
+
+    def array(self) -> np.ndarray:
+        """Every window at once, int32 (m, Tx), -1 padding (for small corpora and tests)."""
+        if not self.m:
+            return np.zeros((0, self.Tx), np.int32)
+        return self.flat[self.starts[:, None] + np.arange(self.Tx)[None, :]]
+
+
+def windows_of(runs: Sequence[Sequence[str]], vocab: Vocabulary, Tx: int, stride: int = 1) -> Windows:
+    """The windows of runs of values: every start of every run (every stride-th), a short run padded.
 
     Args:
         runs: lists of value strings.
         vocab: the vocabulary that indexes them.
         Tx: window length in values.
-        stride: values between window starts (1 = every start, as windows()).
+        stride: values between window starts. Default 1 (every window).
     Returns:
-        int32 array of shape (m, Tx) of value indices; -1 pads a run shorter
-        than Tx. windows() is the one-hot form of the same windows at stride 1:
+        Windows; their array() is windows()'s one-hot X and Y as indices:
         X[:, t] is the one-hot of column t-1 (zeros at t = 0), Y[t] of column t.
     """
-    rows = []
+    pieces, starts, at = [], [], 0
     for run in runs:
         idx = vocab.encode(run).astype(np.int32)
-        if len(idx) < Tx:
-            rows.append(np.concatenate([idx, np.full(Tx - len(idx), -1, np.int32)])[None, :])
+        if not len(idx):
             continue
-        starts = np.arange(0, len(idx) - Tx + 1, stride)
-        rows.append(idx[starts[:, None] + np.arange(Tx)[None, :]])
-    if not rows:
-        return np.zeros((0, Tx), np.int32)
-    return np.concatenate(rows).astype(np.int32)
+        if len(idx) < Tx:
+            idx = np.concatenate([idx, np.full(Tx - len(idx), -1, np.int32)])
+            starts.append(np.array([at]))
+        else:
+            starts.append(at + np.arange(0, len(idx) - Tx + 1, stride))
+        pieces.append(idx)
+        at += len(idx)
+    flat = np.concatenate(pieces).astype(np.int32) if pieces else np.zeros(0, np.int32)
+    return Windows(flat, np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, np.int64), Tx)
+
+
+def window_indices(runs: Sequence[Sequence[str]], vocab: Vocabulary, Tx: int, stride: int = 1) -> np.ndarray:
+    """windows_of(...).array(): the windows as one int32 array (m, Tx), -1 padding."""
+    return windows_of(runs, vocab, Tx, stride).array()
 
 
 def windows(runs: Sequence[Sequence[str]], vocab: Vocabulary, Tx: int) -> tuple[np.ndarray, np.ndarray]:

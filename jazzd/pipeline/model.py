@@ -220,49 +220,93 @@ def smoothed_sparse_crossentropy(label_smoothing: float):
     return loss
 
 
-def _shifted(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Window indices (m, Tx) -> inputs (previous value, -1 first), targets and per-step weights."""
-    inputs = np.concatenate([np.full((len(windows), 1), -1, np.int32), windows[:, :-1]], axis=1)
-    weights = (windows >= 0).astype(np.float32)
-    return inputs, np.maximum(windows, 0), weights
+STRATEGIES = ("default", "mirrored", "multi-worker")
 
 
-def fit_indices(train: np.ndarray, n_values: int, validation: np.ndarray | None = None, n_a: int = 64,
-                epochs: int = 100, batch_size: int = 32, seed: int | None = 0, verbose: int = 2, layers: int = 1,
-                patience: int = 0, dropout: float = 0.0,
-                learning_rate: float = LEARNING_RATE,
-                label_smoothing: float = 0.0) -> tuple[LSTMWeights, keras.callbacks.History]:
-    """Train the course's model on windows of value indices (see dataset.window_indices).
+def distribution_strategy(name: str):
+    """The tf.distribute strategy a training runs under.
 
     Args:
-        train: training windows, int (m, Tx), -1 padding.
+        name: "default" (this process's default device), "mirrored" (MirroredStrategy:
+            every device of this machine, e.g. several GPUs) or "multi-worker"
+            (MultiWorkerMirroredStrategy: the cluster the TF_CONFIG environment
+            variable describes, one `jazzd train` per machine).
+    Raises:
+        ValueError: for another name.
+    """
+    import tensorflow as tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(devices=[d.name for d in tf.config.list_logical_devices("CPU")]
+                                              if not tf.config.list_logical_devices("GPU") else None)
+    if name == "multi-worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r} (expected one of {', '.join(STRATEGIES)})")
+
+
+def window_dataset(windows, batch_size: int, shuffle: bool = True, seed: int | None = 0):
+    """A tf.data pipeline of training batches cut from Windows as they are read: shuffled starts,
+    batched, gathered into (inputs (b, Tx), targets (b, Tx), step weights (b, Tx)), prefetched.
+
+    Inputs are the previous value's index per step (-1, the course's zero x0, first);
+    padded steps weigh 0. Only the encoded corpus is held in memory, so every window of
+    a corpus of any size is read each epoch.
+    """
+    import tensorflow as tf
+
+    flat = tf.constant(windows.flat, dtype=tf.int32)
+    offsets = tf.range(windows.Tx, dtype=tf.int64)
+    data = tf.data.Dataset.from_tensor_slices(windows.starts)
+    if shuffle:
+        data = data.shuffle(max(1, windows.m), seed=seed, reshuffle_each_iteration=True)
+
+    def cut(starts):
+        w = tf.gather(flat, starts[:, None] + offsets[None, :])
+        inputs = tf.concat([tf.fill([tf.shape(w)[0], 1], -1), w[:, :-1]], axis=1)
+        return inputs, tf.maximum(w, 0), tf.cast(w >= 0, tf.float32)
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return data.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE) \
+        .with_options(options)
+
+
+def fit_windows(train, n_values: int, validation=None, n_a: int = 64, epochs: int = 100, batch_size: int = 32,
+                seed: int | None = 0, verbose: int = 2, layers: int = 1, patience: int = 0, dropout: float = 0.0,
+                learning_rate: float = LEARNING_RATE, label_smoothing: float = 0.0,
+                strategy: str = "default") -> tuple[LSTMWeights, keras.callbacks.History]:
+    """Train the course's model on Windows (jazzd.pipeline.dataset.windows_of), streamed through tf.data.
+
+    Args:
+        train: the training Windows.
         n_values: vocabulary size.
-        validation: validation windows (m_val, Tx), or None.
-        n_a, epochs, batch_size, seed, verbose, layers: as fit().
-        patience: with validation, stop when the validation loss has not
-            improved for this many epochs and keep the best epoch's weights;
-            0 trains every epoch (the course).
+        validation: validation Windows, or None.
+        n_a, epochs, batch_size, seed, verbose, layers: as fit(); batch_size is the global
+            batch, split over the replicas of a strategy.
+        patience: with validation, stop when the validation loss has not improved for
+            this many epochs and keep the best epoch's weights; 0 trains every epoch (the course).
         dropout: see indexed_training_model.
         learning_rate: Adam's step size. Default 0.01 (the course).
         label_smoothing: see smoothed_sparse_crossentropy. Default 0 (the course).
+        strategy: see distribution_strategy.
     Returns:
         The trained weights and Keras's History (with "val_loss" when validating).
     Source: the course's model and optimizer; early stopping is keras.callbacks.EarlyStopping.
     """
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    Tx = train.shape[1]
-    model = compile_course(indexed_training_model(n_values, n_a, Tx, layers, dropout),
-                           smoothed_sparse_crossentropy(label_smoothing), ("sparse_categorical_accuracy",),
-                           learning_rate)
-    X, Y, W = _shifted(train)
+    with distribution_strategy(strategy).scope():
+        model = compile_course(indexed_training_model(n_values, n_a, train.Tx, layers, dropout),
+                               smoothed_sparse_crossentropy(label_smoothing), ("sparse_categorical_accuracy",),
+                               learning_rate)
     callbacks, val = [], None
-    if validation is not None and len(validation):
-        Xv, Yv, Wv = _shifted(validation)
-        val = (Xv, Yv, Wv)
+    if validation is not None and validation.m:
+        val = window_dataset(validation, batch_size, shuffle=False)
         if patience:
             callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                            restore_best_weights=True, verbose=0))
-    history = model.fit(X, Y, sample_weight=W, validation_data=val, epochs=epochs, batch_size=batch_size,
-                        verbose=verbose, shuffle=True, callbacks=callbacks)
+    history = model.fit(window_dataset(train, batch_size, seed=seed), validation_data=val, epochs=epochs,
+                        verbose=verbose, callbacks=callbacks)
     return weights_of(model), history

@@ -3,6 +3,8 @@
 deepjazz and the course read one file with hand-picked parts. jazzd reads any
 type 0 or type 1 file:
 
+Parts are jazzd.pipeline.midifile.Part objects (read with mido).
+
 - Melody: a part named or numbered by the user, else the heuristic of
   `find_melody`: among the parts that are not drums and are mostly monophonic
   (at least MIN_MONOPHONIC of their onsets hold one note), with a median pitch
@@ -78,41 +80,26 @@ def split_channels(midi: mido.MidiFile) -> mido.MidiFile | None:
     return out
 
 
-def is_drum_part(part) -> bool:
-    """True for a music21 part that plays drums (GM channel 10 or a percussion instrument)."""
-    from music21 import instrument
-
-    for inst in part.getElementsByClass(instrument.Instrument):
-        if inst.midiChannel == DRUM_CHANNEL or isinstance(inst, instrument.UnpitchedPercussion):
-            return True
-    return False
-
-
-def part_name(part, index: int) -> str:
-    """A part's name for messages: its name or instrument, else its index."""
-    name = (part.partName or "").strip() or str(part.getInstrument() or "").strip()
-    return name or f"part {index}"
-
-
 def part_profile(part) -> dict:
     """How a part looks as a melody candidate.
 
+    Args:
+        part: a jazzd.pipeline.midifile.Part.
     Returns:
         {"notes": note count, "monophonic": share of onsets with one pitch,
         "median_pitch": median MIDI note number (0 if empty), "drums": bool}.
     """
     pitches_at: dict[float, int] = {}
     all_pitches: list[int] = []
-    for n in part.flatten().notes:
-        pitches = [p.midi for p in n.pitches]
-        pitches_at[float(n.offset)] = pitches_at.get(float(n.offset), 0) + len(pitches)
-        all_pitches.extend(pitches)
+    for e in part.events:
+        pitches_at[e.onset] = pitches_at.get(e.onset, 0) + len(e.pitches)
+        all_pitches.extend(e.pitches)
     onsets = len(pitches_at)
     return {
         "notes": len(all_pitches),
         "monophonic": sum(1 for k in pitches_at.values() if k == 1) / onsets if onsets else 0.0,
         "median_pitch": statistics.median(all_pitches) if all_pitches else 0,
-        "drums": is_drum_part(part),
+        "drums": part.drums,
     }
 
 
@@ -120,7 +107,7 @@ def find_melody(parts, path: Path) -> int:
     """Index of the melody part by the module's heuristic.
 
     Args:
-        parts: the music21 parts of a score.
+        parts: the parts of a score (jazzd.pipeline.midifile.Part).
         path: the file, for messages.
     Returns:
         The index into parts.
@@ -131,7 +118,7 @@ def find_melody(parts, path: Path) -> int:
     looked = []
     for i, part in enumerate(parts):
         profile = part_profile(part)
-        looked.append(f"{part_name(part, i)}: {profile['notes']} notes, "
+        looked.append(f"{part.label}: {profile['notes']} notes, "
                       f"{profile['monophonic']:.0%} single, median {profile['median_pitch']:g}"
                       f"{', drums' if profile['drums'] else ''}")
         if (not profile["drums"] and profile["monophonic"] >= MIN_MONOPHONIC
@@ -166,38 +153,39 @@ def _read_text_chord(kind: str, text: str) -> ChordEvent | None:
     return None
 
 
-def text_chords(path: Path) -> list[ChordEvent]:
+def text_chords(source) -> list[ChordEvent]:
     """Chord symbols written in a MIDI file's Text, Marker or Cue meta events.
 
     Where one tick holds both a Text and a Marker chord, the Text wins (the
     Weimar files write the music21 spelling there).
 
     Args:
-        path: a Standard MIDI File.
+        source: a jazzd.pipeline.midifile.Score (its texts), or the path of a Standard MIDI File.
     Returns:
         Chord events sorted by offset in beats (quarter notes); empty when the
         file has none. N.C. events have no pitches and the figure NO_CHORD_FIGURE.
     Raises:
         CorpusError: if mido cannot read the file.
     """
-    try:
-        midi = mido.MidiFile(str(path))
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
-        raise CorpusError(f"{path}: not a readable MIDI file ({err})") from None
+    if isinstance(source, (str, Path)):
+        from jazzd.pipeline.midifile import meta_texts
+
+        try:
+            midi = mido.MidiFile(str(source))
+        except Exception as err:  # mido raises many types for a broken file
+            raise CorpusError(f"{source}: not a readable MIDI file ({type(err).__name__}: {err})") from None
+        texts, ticks_per_beat = meta_texts(midi), midi.ticks_per_beat
+    else:
+        texts, ticks_per_beat = source.texts, source.ticks_per_beat
     found: dict[int, tuple[int, ChordEvent]] = {}
     rank = {"text": 0, "marker": 1, "cue_marker": 2}
-    for track in midi.tracks:
-        tick = 0
-        for msg in track:
-            tick += msg.time
-            if msg.type not in rank:
-                continue
-            event = _read_text_chord(msg.type, msg.text)
-            if event is None:
-                continue
-            if tick not in found or rank[msg.type] < found[tick][0]:
-                found[tick] = (rank[msg.type], event)
-    return [(tick / midi.ticks_per_beat, e[1], e[2]) for tick, (_, e) in sorted(found.items())]
+    for tick, kind, text in texts:
+        event = _read_text_chord(kind, text)
+        if event is None:
+            continue
+        if tick not in found or rank[kind] < found[tick][0]:
+            found[tick] = (rank[kind], event)
+    return [(tick / ticks_per_beat, e[1], e[2]) for tick, (_, e) in sorted(found.items())]
 
 
 def chordify(parts, window: float) -> list[ChordEvent]:
@@ -208,7 +196,7 @@ def chordify(parts, window: float) -> list[ChordEvent]:
     the pitches are those of the chord before (then the chord goes on).
 
     Args:
-        parts: music21 parts (the accompaniment; not the melody, not drums).
+        parts: jazzd.pipeline.midifile.Part objects (the accompaniment; not the melody, not drums).
         window: window length in beats, > 0.
     Returns:
         Chord events sorted by offset (figure "" : named later from the pitches).
@@ -216,10 +204,9 @@ def chordify(parts, window: float) -> list[ChordEvent]:
     """
     spans = []
     for part in parts:
-        for n in part.flatten().notes:
-            start = float(n.offset)
-            end = start + max(float(n.quarterLength), 1e-3)
-            spans.extend((start, end, p.midi) for p in n.pitches)
+        for e in part.events:
+            end = e.onset + max(e.duration, 1e-3)
+            spans.extend((e.onset, end, p) for p in e.pitches)
     if not spans:
         return []
     spans.sort()

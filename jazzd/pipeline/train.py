@@ -19,7 +19,7 @@ from jazzd import __version__
 import numpy as np
 
 from jazzd.pipeline.corpus import Piece
-from jazzd.pipeline.dataset import HOLDOUT_BLOCK, HOLDOUT_EVERY, HOLDOUT_PHASE, VALIDATION_PHASE, split, window_indices
+from jazzd.pipeline.dataset import HOLDOUT_BLOCK, HOLDOUT_EVERY, HOLDOUT_PHASE, VALIDATION_PHASE, split, windows_of
 from jazzd.core.harmony import progression_to_json
 from jazzd.core.modeldir import ModelDir, save_model
 from jazzd.core.vocab import Vocabulary
@@ -51,7 +51,6 @@ def corpus_summary(pieces: Sequence[Piece], sources=(), out: Path | None = None)
     return summary
 
 
-MAX_WINDOWS = 50_000  # per epoch; a larger corpus is cut at a stride (stride 0 = auto)
 HARMONY_BARS = 512  # bars of corpus chords kept in the metadata for [harmony] source = "corpus"
 
 
@@ -65,19 +64,14 @@ def corpus_harmony(pieces: Sequence[Piece], max_bars: int = HARMONY_BARS) -> dic
     return progression_to_json(measures)
 
 
-def auto_stride(runs, Tx: int, max_windows: int = MAX_WINDOWS) -> int:
-    """The smallest stride that keeps the windows of runs at or under max_windows (1 for small corpora)."""
-    total = sum(max(1, len(r) - Tx + 1) for r in runs)
-    return max(1, -(-total // max_windows))
-
-
 def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = default("train.Tx"),
           epochs: int = default("train.epochs"), seed: int | None = default("train.seed"),
           layers: int = default("train.layers"), patience: int = default("train.patience"),
           dropout: float = default("train.dropout"), stride: int = default("train.stride"),
           batch_size: int = default("train.batch_size"), workers: int = default("train.workers"),
           learning_rate: float = default("train.learning_rate"),
-          label_smoothing: float = default("train.label_smoothing"), verbose: int = 2,
+          label_smoothing: float = default("train.label_smoothing"), strategy: str = default("train.strategy"),
+          verbose: int = 2,
           echo: Callable[[str], None] = print, evaluate_bars: int = 64, progress: bool | None = None,
           **corpus_overrides) -> dict:
     """Train a model on corpus sources and write it to a model directory.
@@ -86,7 +80,7 @@ def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = defa
         sources: MIDI files, folders of them, or corpus manifests (see jazzd.pipeline.collection).
         out: the model directory to write.
         n_a, Tx, epochs, seed, layers, patience, dropout, stride, batch_size, workers,
-            learning_rate, label_smoothing: the [train] settings, each with its meaning,
+            learning_rate, label_smoothing, strategy: the [train] settings, each with its meaning,
             range and default in one place: jazzd.settings (README, "Settings").
         verbose: Keras verbosity (2 = one line per epoch).
         echo: where the summary lines go.
@@ -109,39 +103,42 @@ def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = defa
     all_values = [v for p in pieces for m in p.measures for v in m.values]
     vocab = Vocabulary.from_corpus(all_values)
     data_split = split(pieces, Tx, validation=patience > 0)
-    stride = stride or auto_stride(data_split.train_runs, Tx)
-    train_windows = window_indices(data_split.train_runs, vocab, Tx, stride)
-    val_windows = window_indices(data_split.validation_runs, vocab, Tx, stride) if patience > 0 else None
+    train_windows = windows_of(data_split.train_runs, vocab, Tx, stride)
+    val_windows = windows_of(data_split.validation_runs, vocab, Tx, stride) if patience > 0 else None
+    validating = val_windows is not None and val_windows.m > 0
     measures = sum(len(p.measures) for p in pieces)
     names = ", ".join(os.path.basename(p.spec.path) for p in pieces[:3]) + (
         f" and {len(pieces) - 3} more files" if len(pieces) > 3 else "")
     skipped = f"; {len(collection.skipped)} files skipped" if collection.skipped else ""
     echo(f"corpus: {names}: {measures} measures ({len(data_split.held_out)} held out"
          f"{f', {len(data_split.validation_runs)} for validation' if patience > 0 else ''}), "
-         f"{len(all_values)} values, n_values = {vocab.n_values}{skipped}")
-    echo(f"training: m = {train_windows.shape[0]} windows of Tx = {Tx}"
-         f"{f' (stride {stride})' if stride > 1 else ''} from {data_split.n_train_values} values; "
-         f"held out: {data_split.n_held_out_values} values; n_a = {n_a}"
+         f"{len(all_values)} values, n_values = {vocab.n_values}; {len(pieces)} file(s) used{skipped}")
+    if patience > 0 and not validating:
+        echo(f"no bars for validation (the corpus is too short for its 4-bar blocks): {epochs} epochs, no early stopping")
+    echo(f"training: m = {train_windows.m} windows of Tx = {Tx}"
+         f"{f' (stride {stride})' if stride > 1 else ''} from {data_split.n_train_values} values, every window "
+         f"every epoch; held out: {data_split.n_held_out_values} values; n_a = {n_a}"
          f"{f', {layers} LSTM layers' if layers > 1 else ''}, "
-         f"{f'up to {epochs} epochs, early stopping after {patience}' if patience else f'{epochs} epochs'}"
-         f"{f', dropout {dropout:g}' if dropout else ''}")
+         f"{f'up to {epochs} epochs, early stopping after {patience}' if validating and patience else f'{epochs} epochs'}"
+         f"{f', dropout {dropout:g}' if dropout else ''}{f', strategy {strategy}' if strategy != 'default' else ''}")
 
     from jazzd.pipeline import model  # TensorFlow is imported only here
 
     started = time.perf_counter()
-    weights, history = model.fit_indices(train_windows, vocab.n_values, val_windows, n_a=n_a, epochs=epochs,
-                                         batch_size=batch_size, seed=seed, verbose=verbose, layers=layers,
-                                         patience=patience, dropout=dropout, learning_rate=learning_rate,
-                                         label_smoothing=label_smoothing)
+    weights, history = model.fit_windows(train_windows, vocab.n_values, val_windows if validating else None,
+                                         n_a=n_a, epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose,
+                                         layers=layers, patience=patience if validating else 0, dropout=dropout,
+                                         learning_rate=learning_rate, label_smoothing=label_smoothing,
+                                         strategy=strategy)
     train_seconds = time.perf_counter() - started
     losses = history.history["loss"]
     best_epoch = (int(np.argmin(history.history["val_loss"])) + 1) if "val_loss" in history.history else len(losses)
     echo(f"trained in {train_seconds:.1f} s, {len(losses)} epochs"
-         f"{f' (weights of epoch {best_epoch}, the best on validation)' if patience else ''}; "
+         f"{f' (weights of epoch {best_epoch}, the best on validation)' if validating and patience else ''}; "
          f"final training loss {losses[-1]:.3f} per step")
     metadata = {
         "Tx": Tx,
-        "m": int(train_windows.shape[0]),
+        "m": train_windows.m,
         "stride": stride,
         "epochs": epochs,
         "epochs_run": len(losses),
