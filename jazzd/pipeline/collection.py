@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from jazzd.pipeline.corpus import CorpusSpec, Piece, load_piece, spec_for
+from jazzd.pipeline.corpus import CorpusSpec, Piece, load_piece, specs_for
 from jazzd.errors import CorpusError
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def collect(sources, use_cache: bool = True, workers: int | None = None, progres
     from tqdm import tqdm
 
     files = expand_sources(sources)
-    specs = [spec_for(f, **overrides) for f in files]
+    specs = [spec for f in files for spec in specs_for(f, **overrides)]
     results: list[tuple[Piece | None, str | None] | None] = [None] * len(specs)
     bar = tqdm(total=len(specs), unit="file", desc="parsing", disable=None if progress is None else not progress)
     todo = []

@@ -14,6 +14,7 @@ selection and the code that makes values.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import hashlib
 import json
@@ -32,8 +33,8 @@ from jazzd.core.grammar import MelodyNote, measure_timeline, parse_measure
 from jazzd.core.harmony import chord_of
 from jazzd.core.timeline import GRID_POINTS, TICKS_PER_BEAT, nearest_grid_tick
 from jazzd.pipeline.midifile import Score, from_music21, read_midi
-from jazzd.pipeline.parts import (MIN_CHORD_PITCH_CLASSES, NO_CHORD_FIGURE, ChordEvent, chordify, find_melody,
-                         split_channels, text_chords)
+from jazzd.pipeline.parts import (MIN_CHORD_PITCH_CLASSES, MIN_MELODY_ONSETS, MIN_TOP_LINE_SINGLE, NO_CHORD_FIGURE,
+                         ChordEvent, chordify, find_melody, most_melodic, split_channels, split_layers, text_chords)
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +153,32 @@ def cache_dir() -> Path:
     return Path(base) / "jazzd"
 
 
-def read_manifest(path: Path) -> CorpusSpec:
-    """Read a corpus manifest (TOML: file, melody, chords, start, end, quantize).
+SPEC_KEYS = ("melody", "chords", "start", "end", "quantize", "chord_window")
 
-    Paths in the manifest are relative to the manifest's folder.
+
+def _spec_of(path: Path, table: dict, defaults: dict, where: str) -> CorpusSpec:
+    unknown = sorted(set(table) - {"file", "description", *SPEC_KEYS})
+    if unknown:
+        raise CorpusError(f"{where}: unknown key {unknown[0]!r} (expected one of file, description, "
+                          f"{', '.join(SPEC_KEYS)})")
+    if not isinstance(table.get("file"), str):
+        raise CorpusError(f"{where}: needs a 'file' key naming the MIDI file")
+    values = {**defaults, **{k: table[k] for k in SPEC_KEYS if k in table}}
+    return CorpusSpec(path=(path.parent / table["file"]).resolve(), melody=values.get("melody", AUTO),
+                      chords=values.get("chords", AUTO), start=values.get("start"), end=values.get("end"),
+                      quantize=values.get("quantize", "grid"), chord_window=values.get("chord_window", "beat"))
+
+
+def read_manifest(path: Path) -> list[CorpusSpec]:
+    """Read a corpus manifest: a TOML file naming MIDI files and, per file, its melody and chord parts and
+    selection.
+
+    One file: top-level keys `file`, `melody`, `chords`, `start`, `end`, `quantize`,
+    `chord_window`. Several: a `[[files]]` table per file with those keys; top-level keys
+    other than `file` are the defaults of every file. Paths are relative to the manifest's folder.
+
     Raises:
-        CorpusError: for a missing or unreadable manifest or an unknown key.
+        CorpusError: for a missing or unreadable manifest, an unknown key or a file entry without 'file'.
     """
     path = Path(path)
     try:
@@ -166,36 +187,44 @@ def read_manifest(path: Path) -> CorpusSpec:
         raise CorpusError(f"{path}: no such corpus manifest") from None
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise CorpusError(f"{path}: not a readable TOML manifest ({err})") from None
-    known = {"file", "melody", "chords", "start", "end", "quantize", "chord_window", "description"}
-    unknown = sorted(set(data) - known)
+    files = data.pop("files", None)
+    if files is None:
+        return [_spec_of(path, data, {}, str(path))]
+    if not isinstance(files, list) or not files or not all(isinstance(f, dict) for f in files):
+        raise CorpusError(f"{path}: 'files' must be a list of [[files]] tables")
+    defaults = {k: v for k, v in data.items() if k != "description"}
+    unknown = sorted(set(defaults) - set(SPEC_KEYS))
     if unknown:
-        raise CorpusError(f"{path}: unknown key {unknown[0]!r} (expected one of {', '.join(sorted(known))})")
-    if "file" not in data:
-        raise CorpusError(f"{path}: the manifest needs a 'file' key naming the MIDI file")
-    return CorpusSpec(
-        path=(path.parent / data["file"]).resolve(),
-        melody=data.get("melody", AUTO),
-        chords=data.get("chords", AUTO),
-        start=data.get("start"),
-        end=data.get("end"),
-        quantize=data.get("quantize", "grid"),
-        chord_window=data.get("chord_window", "beat"),
-    )
+        raise CorpusError(f"{path}: unknown key {unknown[0]!r} (expected one of files, description, "
+                          f"{', '.join(SPEC_KEYS)})")
+    return [_spec_of(path, table, defaults, f"{path}: [[files]] {i + 1}") for i, table in enumerate(files)]
 
 
-def spec_for(source: Path, **overrides) -> CorpusSpec:
-    """A CorpusSpec for a source path: a manifest (.toml) or a MIDI file.
+def specs_for(source: Path, **overrides) -> list[CorpusSpec]:
+    """The CorpusSpecs of a source path: a manifest (.toml, one or several files) or a MIDI file.
 
     Args:
         source: a .toml manifest or a MIDI file.
-        overrides: CorpusSpec fields to set (None values are ignored).
+        overrides: CorpusSpec fields to set on every one (None values are ignored).
     """
     source = Path(source)
-    spec = read_manifest(source) if source.suffix == ".toml" else CorpusSpec(path=source)
+    specs = read_manifest(source) if source.suffix == ".toml" else [CorpusSpec(path=source)]
     changes = {k: v for k, v in overrides.items() if v is not None}
     if changes:
-        spec = CorpusSpec(**{**asdict(spec), **changes})
-    return spec
+        specs = [CorpusSpec(**{**asdict(spec), **changes}) for spec in specs]
+    return specs
+
+
+def spec_for(source: Path, **overrides) -> CorpusSpec:
+    """The CorpusSpec of a MIDI file or a one-file manifest (see specs_for).
+
+    Raises:
+        CorpusError: for a manifest of several files.
+    """
+    specs = specs_for(source, **overrides)
+    if len(specs) != 1:
+        raise CorpusError(f"{source}: a manifest of {len(specs)} files; name one MIDI file")
+    return specs[0]
 
 
 def _source(spec: CorpusSpec) -> tuple[Path, str, Path]:
@@ -333,26 +362,43 @@ def _part_chords(part) -> list[ChordEvent]:
 
 
 def _chord_events(spec: CorpusSpec, path: Path, score: Score, melody_index: int,
-                  beats_per_bar: float) -> list[ChordEvent]:
+                  beats_per_bar: float) -> tuple[list[ChordEvent], list | None]:
+    """The harmony of a file, and the melody part's events when its own lower notes became that harmony.
+
+    In order: the part the user named, chord symbols written in the file, the other parts chordified,
+    else the chords beneath the melody in its own track (a lead sheet, a folk tune: split_layers).
+
+    Returns:
+        (chord events, the melody's upper layer or None).
+    Raises:
+        CorpusError: for a chord part without chords, a bad chord window, or no harmony at all.
+    """
     parts = score.parts
     if spec.chords != AUTO:
         index = _pick_part(parts, spec.chords, path, "chord")
         events = _part_chords(parts[index])
         if not events:
             raise CorpusError(f"{path}: the chord part {spec.chords!r} has no chords")
-        return events
+        return events, None
     events = text_chords(score if score.texts is not None else path)
     if any(figure != NO_CHORD_FIGURE for _, _, figure in events):
-        return events
+        return events, None
     others = [p for i, p in enumerate(parts) if i != melody_index and not p.drums]
     if spec.chord_window not in CHORD_WINDOWS:
         raise CorpusError(f"{path}: chord_window must be one of {', '.join(CHORD_WINDOWS)}, got {spec.chord_window!r}")
     window = 1.0 if spec.chord_window == "beat" else beats_per_bar / 2
     events = chordify(others, window)
-    if not events:
-        raise CorpusError(f"{path}: no harmony (no chord symbols in the file, and the other parts never "
-                          f"sound {MIN_CHORD_PITCH_CLASSES} pitch classes together)")
-    return events
+    if events:
+        return events, None
+    layers = split_layers(parts[melody_index].events)
+    if layers is not None:  # the chords are in the melody's own track, beneath it
+        upper, lower = layers
+        events = chordify([dataclasses.replace(parts[melody_index], events=tuple(lower))], window)
+        if events:
+            log.debug("%s: the harmony is the chords beneath the melody in its own track", path.name)
+            return events, upper
+    raise CorpusError(f"{path}: no harmony (no chord symbols in the file, no other part sounds "
+                      f"{MIN_CHORD_PITCH_CLASSES} pitch classes together, nor does the melody's track beneath it)")
 
 
 def read_score(spec: CorpusSpec, path: Path) -> Score:
@@ -399,7 +445,18 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
     parts = list(score.parts)
     if not any(p.events for p in parts):
         raise CorpusError(f"{path}: the MIDI file has no notes")
-    melody_index = find_melody(parts, path) if spec.melody == AUTO else _pick_part(parts, spec.melody, path, "melody")
+    if spec.melody != AUTO:
+        melody_index = _pick_part(parts, spec.melody, path, "melody")
+    else:
+        try:
+            melody_index = find_melody(parts, path)
+        except CorpusError as err:
+            melody_index = most_melodic(parts)  # no part is mostly single notes: the top line of the highest
+            if melody_index is None:
+                raise CorpusError(f"{err}; nor has any part a top line of {MIN_MELODY_ONSETS} onsets or more, "
+                                  f"{MIN_TOP_LINE_SINGLE:.0%} of them single notes") from None
+            log.debug("%s: no part is mostly single notes; the melody is the top line of %s", path.name,
+                      parts[melody_index].label)
     melody_part = parts[melody_index]
     start = -float("inf") if spec.start is None else float(spec.start)
     end = float("inf") if spec.end is None else float(spec.end)
@@ -409,10 +466,12 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
         raise CorpusError(f"{path}: no whole bar lies between beats {spec.start} and {spec.end}")
     sel_start, sel_end = bars[0][1], bars[-1][1] + bars[-1][2]
     beats_per_bar = statistics.mode(b[2] for b in bars)
+    chord_events, upper = _chord_events(spec, path, score, melody_index, beats_per_bar)
+    melody_events = melody_part.events if upper is None else upper
 
     # Melody: the top note of each onset, made monophonic; gaps become rests.
     onsets: dict[float, tuple[int, float]] = {}
-    for e in melody_part.events:
+    for e in melody_events:
         if not sel_start - 1e-9 <= e.onset < sel_end - 1e-9:
             continue
         pitch = max(e.pitches)
@@ -433,7 +492,6 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
             following = times[i + 1] if i + 1 < len(times) else sel_end
             melody.append(MelodyNote(offset, min(duration, following - offset), pitch))
 
-    chord_events = _chord_events(spec, path, score, melody_index, beats_per_bar)
     onsets = [n.offset for n in melody]  # sorted, as are the chord events' offsets
     chord_onsets = [e[0] for e in chord_events]
     measures, no_chord = [], 0
@@ -541,4 +599,4 @@ def load_corpus(sources, use_cache: bool = True, **overrides) -> list[Piece]:
     sources = list(sources)
     if not sources:
         raise CorpusError("no corpus given: name a MIDI file or a manifest")
-    return [load_piece(spec_for(s, **overrides), use_cache=use_cache) for s in sources]
+    return [load_piece(spec, use_cache=use_cache) for s in sources for spec in specs_for(s, **overrides)]

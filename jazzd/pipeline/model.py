@@ -246,6 +246,15 @@ def distribution_strategy(name: str):
     raise ValueError(f"unknown strategy {name!r} (expected one of {', '.join(STRATEGIES)})")
 
 
+def is_chief(strategy) -> bool:
+    """Whether this process writes the results: always, except a worker other than the first of a cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
+                                             and "chief" not in resolver.cluster_spec().as_dict())
+
+
 def window_dataset(windows, batch_size: int, shuffle: bool = True, seed: int | None = 0):
     """A tf.data pipeline of training batches cut from Windows as they are read: shuffled starts,
     batched, gathered into (inputs (b, Tx), targets (b, Tx), step weights (b, Tx)), prefetched.
@@ -269,44 +278,136 @@ def window_dataset(windows, batch_size: int, shuffle: bool = True, seed: int | N
 
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return data.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE) \
-        .with_options(options)
+    # repeated: one iterator serves every epoch, each of ceil(m / batch_size) batches, reshuffled
+    return data.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).repeat() \
+        .prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
+STEPS_PER_CALL = 32  # training steps per call of the compiled loop: fewer Python round trips
+
+
+class TrainingHistory:
+    """What a training run measured, per epoch: history["loss"] and, when validating, history["val_loss"]
+    (mean cross-entropy per scored step, natural log), like keras.callbacks.History."""
+
+    def __init__(self):
+        self.history: dict[str, list[float]] = {"loss": []}
 
 
 def fit_windows(train, n_values: int, validation=None, n_a: int = 64, epochs: int = 100, batch_size: int = 32,
                 seed: int | None = 0, verbose: int = 2, layers: int = 1, patience: int = 0, dropout: float = 0.0,
                 learning_rate: float = LEARNING_RATE, label_smoothing: float = 0.0,
-                strategy: str = "default") -> tuple[LSTMWeights, keras.callbacks.History]:
-    """Train the course's model on Windows (jazzd.pipeline.dataset.windows_of), streamed through tf.data.
+                strategy=None, echo=print) -> tuple[LSTMWeights, TrainingHistory]:
+    """Train the course's model on Windows (jazzd.pipeline.dataset.windows_of), streamed through tf.data,
+    under a tf.distribute strategy.
+
+    One training loop serves every strategy: each step runs on every replica (strategy.run), the
+    gradients are summed across them and Adam applies them, so one machine, several devices and a
+    cluster of machines (MultiWorkerMirroredStrategy, which Keras 3's Model.fit does not support:
+    keras-team/keras#20585) train the same way.
 
     Args:
         train: the training Windows.
         n_values: vocabulary size.
         validation: validation Windows, or None.
-        n_a, epochs, batch_size, seed, verbose, layers: as fit(); batch_size is the global
-            batch, split over the replicas of a strategy.
+        n_a, layers: LSTM units and stacked layers.
+        epochs: the most epochs.
+        batch_size: the global batch, split over the replicas.
+        seed: seeds Keras, numpy and Python for a repeatable run; None leaves them.
+        verbose: 0 silent, 1 or 2 one line per epoch.
         patience: with validation, stop when the validation loss has not improved for
             this many epochs and keep the best epoch's weights; 0 trains every epoch (the course).
         dropout: see indexed_training_model.
         learning_rate: Adam's step size. Default 0.01 (the course).
         label_smoothing: see smoothed_sparse_crossentropy. Default 0 (the course).
-        strategy: see distribution_strategy.
+        strategy: a tf.distribute strategy (see distribution_strategy); None: the default one.
+        echo: where the per-epoch lines go.
     Returns:
-        The trained weights and Keras's History (with "val_loss" when validating).
-    Source: the course's model and optimizer; early stopping is keras.callbacks.EarlyStopping.
+        The trained weights and a TrainingHistory.
+    Source: the course's model, loss and optimizer (Adam, cross-entropy); the loop follows TensorFlow's
+        "Custom training with tf.distribute.Strategy" guide; early stopping keeps the best epoch as
+        keras.callbacks.EarlyStopping(restore_best_weights=True) does.
     """
+    import time
+
+    import tensorflow as tf
+
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    with distribution_strategy(strategy).scope():
-        model = compile_course(indexed_training_model(n_values, n_a, train.Tx, layers, dropout),
-                               smoothed_sparse_crossentropy(label_smoothing), ("sparse_categorical_accuracy",),
-                               learning_rate)
-    callbacks, val = [], None
-    if validation is not None and validation.m:
-        val = window_dataset(validation, batch_size, shuffle=False)
-        if patience:
-            callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
-                                                           restore_best_weights=True, verbose=0))
-    history = model.fit(window_dataset(train, batch_size, seed=seed), validation_data=val, epochs=epochs,
-                        verbose=verbose, callbacks=callbacks)
+    strategy = strategy or distribution_strategy("default")
+    loss_fn = smoothed_sparse_crossentropy(label_smoothing)
+    plain_ce = smoothed_sparse_crossentropy(0.0)
+    with strategy.scope():
+        model = indexed_training_model(n_values, n_a, train.Tx, layers, dropout)
+        optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=BETA_1, beta_2=BETA_2)
+        optimizer.build(model.trainable_variables)
+    scale = float(batch_size * train.Tx)  # the mean over a whole global batch, as Keras's sum_over_batch_size
+
+    def train_step(inputs, targets, weights):
+        with tf.GradientTape() as tape:
+            probs = model(inputs, training=True)
+            loss = tf.reduce_sum(loss_fn(targets, probs) * weights) / scale
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    def score_step(inputs, targets, weights):
+        probs = model(inputs, training=False)
+        return tf.reduce_sum(plain_ce(targets, probs) * weights), tf.reduce_sum(weights)
+
+    @tf.function
+    def train_steps(iterator, n):  # n steps in one graph call (as Keras's steps_per_execution)
+        total = tf.constant(0.0)
+        for _ in tf.range(n):
+            total += strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(train_step, args=next(iterator)),
+                                     axis=None)
+        return total
+
+    @tf.function
+    def score_steps(iterator, n):
+        nll, count = tf.constant(0.0), tf.constant(0.0)
+        for _ in tf.range(n):
+            batch_nll, batch_count = strategy.run(score_step, args=next(iterator))
+            nll += strategy.reduce(tf.distribute.ReduceOp.SUM, batch_nll, axis=None)
+            count += strategy.reduce(tf.distribute.ReduceOp.SUM, batch_count, axis=None)
+        return nll, count
+
+    def run_epoch(steps_fn, iterator, steps: int) -> list[float]:
+        sums = None
+        for first in range(0, steps, STEPS_PER_CALL):
+            part = steps_fn(iterator, tf.constant(min(STEPS_PER_CALL, steps - first)))
+            part = [float(x) for x in (part if isinstance(part, tuple) else (part,))]
+            sums = part if sums is None else [a + b for a, b in zip(sums, part)]
+        return sums
+
+    train_data = iter(strategy.experimental_distribute_dataset(window_dataset(train, batch_size, seed=seed)))
+    train_steps_per_epoch = -(-train.m // batch_size)
+    val_data = (iter(strategy.experimental_distribute_dataset(window_dataset(validation, batch_size, shuffle=False)))
+                if validation is not None and validation.m else None)
+    val_steps = -(-validation.m // batch_size) if val_data is not None else 0
+    history = TrainingHistory()
+    if val_data is not None:
+        history.history["val_loss"] = []
+    best, best_weights, waited = float("inf"), None, 0
+    for epoch in range(1, epochs + 1):
+        started = time.perf_counter()
+        [total] = run_epoch(train_steps, train_data, train_steps_per_epoch)
+        history.history["loss"].append(total / train_steps_per_epoch)
+        line = f"Epoch {epoch}/{epochs}: loss {history.history['loss'][-1]:.4f}"
+        if val_data is not None:
+            nll, count = run_epoch(score_steps, val_data, val_steps)
+            val_loss = nll / max(count, 1.0)
+            history.history["val_loss"].append(val_loss)
+            line += f", val_loss {val_loss:.4f}"
+        if verbose:
+            echo(f"{line} ({time.perf_counter() - started:.1f} s)")
+        if val_data is not None and patience:
+            if history.history["val_loss"][-1] < best:
+                best, best_weights, waited = history.history["val_loss"][-1], model.get_weights(), 0
+            else:
+                waited += 1
+                if waited >= patience:
+                    break
+    if best_weights is not None:
+        model.set_weights(best_weights)
     return weights_of(model), history

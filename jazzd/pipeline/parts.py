@@ -27,9 +27,11 @@ import mido
 
 from jazzd.errors import ChordSymbolError, CorpusError
 from jazzd.core.harmony import NO_CHORD, chord_from_figure, chord_from_symbol, symbol_to_figure
-from jazzd.core.midi import DRUM_CHANNEL
 
 MIN_MONOPHONIC = 0.8  # share of a part's onsets that hold a single note
+MIN_MELODY_ONSETS = 8  # a part with fewer onsets is no melody
+MIN_TOP_LINE_SINGLE = 0.3  # ... nor is one where fewer of its onsets hold a single note
+LAYER_GAP = 7  # semitones between the medians of a melody and the chords beneath it in one track
 SOLO_REGISTER_LOW = 48  # C3: a melody part's median pitch is at least this (a bass line's is lower)
 MIN_CHORD_PITCH_CLASSES = 3  # a chordified window names a chord from 3 pitch classes up
 NO_CHORD_FIGURE = "N.C."
@@ -101,6 +103,78 @@ def part_profile(part) -> dict:
         "median_pitch": statistics.median(all_pitches) if all_pitches else 0,
         "drums": part.drums,
     }
+
+
+def top_line_pitch(part) -> float:
+    """The median pitch of a part's top line (its highest note at each onset): how high its melody sits."""
+    tops: dict[float, int] = {}
+    for e in part.events:
+        tops[e.onset] = max(tops.get(e.onset, 0), max(e.pitches))
+    return statistics.median(tops.values()) if tops else 0.0
+
+
+def most_melodic(parts) -> int | None:
+    """Where no part is mostly single notes (a piano's right hand in octaves, a lead sheet's melody and
+    chords in one track): the non-drum part whose top line sits highest, among those with at least
+    MIN_MELODY_ONSETS onsets of which MIN_TOP_LINE_SINGLE hold one note (a part of block chords has no
+    melody). None if there is none."""
+    best, best_pitch = None, -1.0
+    for i, part in enumerate(parts):
+        profile = part_profile(part)
+        if part.drums or len({e.onset for e in part.events}) < MIN_MELODY_ONSETS \
+                or profile["monophonic"] < MIN_TOP_LINE_SINGLE:
+            continue
+        pitch = top_line_pitch(part)
+        if pitch > best_pitch:
+            best, best_pitch = i, pitch
+    return best
+
+
+def split_layers(events) -> tuple[list, list] | None:
+    """A part that holds a melody above its own chords (a lead sheet or a folk tune written in one track),
+    split at the pitch that best parts its notes in two (two-means on the pitches): (upper, lower) events.
+
+    Returns:
+        None unless the two layers lie at least LAYER_GAP semitones apart (their medians) and each holds
+        at least a tenth of the notes.
+    """
+    pitches = sorted(p for e in events for p in e.pitches)
+    if len(pitches) < 8:
+        return None
+    best = _split_by_sums(pitches)
+    if best is None:
+        return None
+    low, high = pitches[:best], pitches[best:]
+    if statistics.median(high) - statistics.median(low) < LAYER_GAP or min(len(low), len(high)) < len(pitches) / 10:
+        return None
+    threshold = pitches[best]
+    upper, lower = [], []
+    for e in events:
+        up = tuple(p for p in e.pitches if p >= threshold)
+        down = tuple(p for p in e.pitches if p < threshold)
+        if up:
+            upper.append(type(e)(e.onset, e.duration, up))
+        if down:
+            lower.append(type(e)(e.onset, e.duration, down))
+    return upper, lower
+
+
+def _split_by_sums(pitches: list[int]) -> int | None:
+    """The index splitting sorted pitches into the two groups of least total variance (prefix sums)."""
+    n = len(pitches)
+    prefix, prefix_sq = [0.0], [0.0]
+    for p in pitches:
+        prefix.append(prefix[-1] + p)
+        prefix_sq.append(prefix_sq[-1] + p * p)
+    best, best_cost = None, None
+    for k in range(1, n):
+        if pitches[k] == pitches[k - 1]:
+            continue
+        left = prefix_sq[k] - prefix[k] ** 2 / k
+        right = (prefix_sq[n] - prefix_sq[k]) - (prefix[n] - prefix[k]) ** 2 / (n - k)
+        if best_cost is None or left + right < best_cost:
+            best, best_cost = k, left + right
+    return best
 
 
 def find_melody(parts, path: Path) -> int:

@@ -120,22 +120,32 @@ def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = defa
          f"every epoch; held out: {data_split.n_held_out_values} values; n_a = {n_a}"
          f"{f', {layers} LSTM layers' if layers > 1 else ''}, "
          f"{f'up to {epochs} epochs, early stopping after {patience}' if validating and patience else f'{epochs} epochs'}"
-         f"{f', dropout {dropout:g}' if dropout else ''}{f', strategy {strategy}' if strategy != 'default' else ''}")
+         f"{f', dropout {dropout:g}' if dropout else ''}")
 
     from jazzd.pipeline import model  # TensorFlow is imported only here
 
+    distribution = model.distribution_strategy(strategy)
+    if strategy == "multi-worker":
+        echo(f"strategy multi-worker: task {distribution.cluster_resolver.task_type} "
+             f"{distribution.cluster_resolver.task_id} of {distribution.cluster_resolver.cluster_spec().num_tasks('worker')} workers")
+    if strategy != "default":
+        echo(f"strategy {strategy}: {distribution.num_replicas_in_sync} replicas, a global batch of {batch_size}")
     started = time.perf_counter()
     weights, history = model.fit_windows(train_windows, vocab.n_values, val_windows if validating else None,
                                          n_a=n_a, epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose,
                                          layers=layers, patience=patience if validating else 0, dropout=dropout,
                                          learning_rate=learning_rate, label_smoothing=label_smoothing,
-                                         strategy=strategy)
+                                         strategy=distribution, echo=echo)
     train_seconds = time.perf_counter() - started
     losses = history.history["loss"]
     best_epoch = (int(np.argmin(history.history["val_loss"])) + 1) if "val_loss" in history.history else len(losses)
     echo(f"trained in {train_seconds:.1f} s, {len(losses)} epochs"
          f"{f' (weights of epoch {best_epoch}, the best on validation)' if validating and patience else ''}; "
          f"final training loss {losses[-1]:.3f} per step")
+    if not model.is_chief(distribution):
+        echo(f"trained as {distribution.cluster_resolver.task_type} {distribution.cluster_resolver.task_id} of the "
+             f"cluster; its chief writes the model")
+        return {}
     metadata = {
         "Tx": Tx,
         "m": train_windows.m,

@@ -137,3 +137,72 @@ def test_snap_to_grid_keeps_fast_notes_and_absorbs_articulation():
     # Slightly early or late onsets land on the grid points they were meant for.
     swung = snap_to_grid([MelodyNote(0.03, 0.6, 60), MelodyNote(0.69, 0.3, 62)], 4.0)
     assert [n.offset for n in swung] == [0.0, pytest.approx(2 / 3)]
+
+
+ORDINARY = [  # (file name, how it is made from what music21 ships)
+    ("maple_leaf_rag.mid", "joplin/maple_leaf_rag"),  # a rag: the right hand in octaves over the left
+    ("foster_brown_hair.mid", "leadSheet/fosterBrownHair"),  # a lead sheet: melody and chords in one track
+    ("berlin_alexanders_ragtime.mid", "leadSheet/berlinAlexandersRagtime"),
+    ("bach_bwv66_6.mid", "bach/bwv66.6"),  # chorales: four voices
+    ("bach_bwv10_7.mid", "bach/bwv10.7"),
+    ("reel_cuckoos_nest.mid", ("nottingham-dataset/reelsa-c.abc", 80)),  # reels: ABC with chords
+    ("reel_little_czech.mid", ("nottingham-dataset/reelsa-c.abc", 81)),
+    ("k525short.mid", "omr/k525short.mid"),  # MIDI files music21 ships
+    ("k525MIDIMvt1.mid", "omr/k525MIDIMvt1.mid"),
+    ("test05.mid", "midi/testPrimitive/test05.mid"),
+]
+
+
+@pytest.fixture(scope="module")
+def ordinary_folder(tmp_path_factory):
+    """Ten MIDI files nobody here wrote: music21's bundled scores written to MIDI, and MIDI files it ships."""
+    import shutil
+    from pathlib import Path
+
+    import music21
+    from music21 import corpus
+
+    folder = tmp_path_factory.mktemp("ordinary")
+    for name, source in ORDINARY:
+        if isinstance(source, str) and source.endswith(".mid"):
+            shutil.copy(Path(music21.__file__).parent / source, folder / name)
+        elif isinstance(source, tuple):
+            corpus.parse(source[0], number=source[1]).write("midi", fp=str(folder / name))
+        else:
+            corpus.parse(source).write("midi", fp=str(folder / name))
+    return folder
+
+
+def test_ordinary_tunes_are_usable_and_the_rest_say_why(ordinary_folder):
+    lines = []
+    collection = collect([ordinary_folder], use_cache=False, workers=2, progress=False, report=lines.append)
+    used = {p.spec.path.name: p for p in collection.pieces}
+    assert len(used) >= 8, lines
+    assert len(lines) == 10 - len(used) and all(": " in line for line in lines)
+    assert not any("::" in line for line in lines)  # an unnamed part is "part N"
+    # the rag: the right hand's top line, not the left hand
+    rag = [n.pitch for m in used["maple_leaf_rag.mid"].measures for n in m.notes if n.pitch is not None]
+    assert sorted(rag)[len(rag) // 2] >= 70
+    # a lead sheet: the chords beneath the melody in its own track are its harmony, not melody notes
+    sheet = used["foster_brown_hair.mid"]
+    melody = [n.pitch for m in sheet.measures for n in m.notes if n.pitch is not None]
+    chord_notes = [p for m in sheet.measures for _, pitches, _ in m.chords for p in pitches]
+    assert min(melody) > max(chord_notes) - 12 and sorted(melody)[len(melody) // 2] > sorted(chord_notes)[-1] - 5
+    assert len({tuple(p) for m in sheet.measures for _, p, _ in m.chords}) >= 3
+
+
+def test_a_manifest_chooses_the_melody_and_chords_per_file(tmp_path):
+    band_type1(tmp_path / "band.mid")
+    lead_sheet_markers(tmp_path / "sheet.mid")
+    manifest = tmp_path / "mine.toml"
+    manifest.write_text('description = "two files, each its own parts"\nchord_window = "beat"\n'
+                        '[[files]]\nfile = "band.mid"\nmelody = "Bass"\nchords = "Piano"\n'
+                        '[[files]]\nfile = "sheet.mid"\nstart = 4.0\n')
+    collection = collect([manifest], use_cache=False, workers=1, progress=False)
+    band, sheet = collection.pieces
+    assert band.spec.melody == "Bass" and band.spec.chords == "Piano" and sheet.spec.start == 4.0
+    assert max(n.pitch for m in band.measures for n in m.notes if n.pitch is not None) < 60  # the bass line
+    assert sheet.measures[0].offset == 4.0 and len(sheet.measures) == 7
+    manifest.write_text('[[files]]\nmelody = "Bass"\n')
+    with pytest.raises(CorpusError, match=r"mine.toml: \[\[files\]\] 1: needs a 'file' key"):
+        collect([manifest], use_cache=False, workers=1, progress=False)

@@ -80,7 +80,7 @@ def test_second_load_comes_from_the_cache(solo, monkeypatch):
 
 
 def test_manifest_paths_are_relative_to_the_manifest():
-    spec = read_manifest(SOLO_MANIFEST)
+    [spec] = read_manifest(SOLO_MANIFEST)
     assert spec.path == METHENY.resolve()
     assert (spec.melody, spec.chords, spec.start, spec.end) == (5, 0, 476.0, 548.0)
 

@@ -75,3 +75,28 @@ def test_validation_bars_are_kept_out_of_training(pieces):
     assert data.n_train_values == plain.n_train_values - sum(len(m.values) for m in val_bars)
     for run, bar in zip(data.validation_runs, val_bars):
         assert run[-len(bar.values):] == list(bar.values)
+
+
+@pytest.mark.tf
+def test_the_tf_data_pipeline_reads_every_window_once_an_epoch_as_the_course_shifts_them(pieces):
+    """Each epoch of window_dataset is every window once (shuffled), with the previous value as input
+    (-1 first: the course's zero x0), the value as target, and padded steps weighing 0."""
+    from jazzd.pipeline.dataset import windows_of
+    from jazzd.pipeline.model import window_dataset
+
+    data = split(pieces, Tx=30)
+    vocab = Vocabulary.from_corpus(v for m in pieces[0].measures for v in m.values)
+    runs = data.train_runs + [["C,0.250", "S,0.500"][: 1 + i % 2] for i in range(3) if "C,0.250" in vocab.index]
+    w = windows_of([r for r in runs if all(v in vocab.index for v in r)], vocab, 30)
+    expected = w.array()
+    batches = list(window_dataset(w, batch_size=16, seed=1).take(-(-w.m // 16)))
+    inputs = np.concatenate([b[0].numpy() for b in batches])
+    targets = np.concatenate([b[1].numpy() for b in batches])
+    weights = np.concatenate([b[2].numpy() for b in batches])
+    assert inputs.shape == expected.shape
+    order = np.lexsort(targets.T[::-1])  # the epoch's windows, whatever their shuffled order
+    assert not np.array_equal(targets, targets[order]) or w.m < 3  # shuffled
+    got = {tuple(np.where(wt > 0, t, -1)) for t, wt in zip(targets, weights)}
+    assert got == {tuple(row) for row in expected} and len(targets) == w.m
+    for inp, tgt, wt in zip(inputs, targets, weights):
+        assert inp[0] == -1 and np.array_equal(inp[1:][wt[:-1] > 0], tgt[:-1][wt[:-1] > 0])

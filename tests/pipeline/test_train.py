@@ -107,7 +107,6 @@ def test_an_interrupted_training_leaves_the_old_model_as_it_was(tmp_path):
     import shutil
     import signal
     import subprocess
-    import time
 
     from helpers import JAZZD, METHENY_MODEL, ROOT, wait_for
 
@@ -132,3 +131,59 @@ def test_an_interrupted_training_leaves_the_old_model_as_it_was(tmp_path):
     assert proc.returncode != 0, "".join(lines)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no half-written model left beside it
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_mirrored_strategy_over_two_logical_cpu_devices(tmp_path):
+    """[train] strategy = "mirrored": one replica per device; the CPU is split into two logical devices here."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    out = tmp_path / "mirrored"
+    code = ("import sys, tensorflow as tf\n"
+            "cpu = tf.config.list_physical_devices('CPU')[0]\n"
+            "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)\n"
+            "from jazzd.pipeline.train import train\n"
+            f"train([{str(SOLO_MANIFEST)!r}], {str(out)!r}, epochs=2, patience=0, strategy='mirrored')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "strategy mirrored: 2 replicas, a global batch of 64" in result.stdout
+    assert len([line for line in result.stdout.splitlines() if line.startswith("Epoch ")]) == 2
+    assert load_model(out).n_values > 0
+
+
+def test_multi_worker_strategy_trains_one_model_across_a_cluster_of_two(tmp_path):
+    """Two `jazzd train` processes on this machine form a cluster from TF_CONFIG; both see the same loss
+    every epoch (one model, kept in step), and only the chief writes it."""
+    import os
+    import subprocess
+
+    from helpers import JAZZD, ROOT
+
+    ports = [_free_port(), _free_port()]
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    procs = []
+    for index in range(2):
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        procs.append(subprocess.Popen([*JAZZD, "train", str(SOLO_MANIFEST), "--out", str(tmp_path / f"w{index}"),
+                                       "--epochs", "2", "--patience", "0", "--strategy", "multi-worker"],
+                                      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=600)
+        outputs.append(out)
+        assert proc.returncode == 0, out[-2000:]
+    epochs = [[line.split(" (")[0] for line in out.splitlines() if line.startswith("Epoch ")] for out in outputs]
+    assert len(epochs[0]) == 2 and epochs[0] == epochs[1]
+    assert "task worker 0 of 2 workers" in outputs[0] and "task worker 1 of 2 workers" in outputs[1]
+    assert load_model(tmp_path / "w0").n_values > 0 and not (tmp_path / "w1").exists()
+    assert "its chief writes the model" in outputs[1]
