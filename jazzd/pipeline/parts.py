@@ -32,6 +32,7 @@ MIN_MONOPHONIC = 0.8  # share of a part's onsets that hold a single note
 MIN_MELODY_ONSETS = 8  # a part with fewer onsets is no melody
 MIN_TOP_LINE_SINGLE = 0.3  # ... nor is one where fewer of its onsets hold a single note
 LAYER_GAP = 7  # semitones between the medians of a melody and the chords beneath it in one track
+MIN_CHORDED = 0.1  # share of a track's onsets that hold several notes before it is split into melody and chords
 SOLO_REGISTER_LOW = 48  # C3: a melody part's median pitch is at least this (a bass line's is lower)
 MIN_CHORD_PITCH_CLASSES = 3  # a chordified window names a chord from 3 pitch classes up
 NO_CHORD_FIGURE = "N.C."
@@ -135,9 +136,15 @@ def split_layers(events) -> tuple[list, list] | None:
     split at the pitch that best parts its notes in two (two-means on the pitches): (upper, lower) events.
 
     Returns:
-        None unless the two layers lie at least LAYER_GAP semitones apart (their medians) and each holds
-        at least a tenth of the notes.
+        None unless the track sounds chords (at least MIN_CHORDED of its onsets hold several notes: a
+        single line is never split), and the two layers lie at least LAYER_GAP semitones apart (their
+        medians) and each holds at least a tenth of the notes.
     """
+    pitches_at: dict[float, int] = {}
+    for e in events:
+        pitches_at[e.onset] = pitches_at.get(e.onset, 0) + len(e.pitches)
+    if not pitches_at or sum(1 for k in pitches_at.values() if k > 1) < MIN_CHORDED * len(pitches_at):
+        return None
     pitches = sorted(p for e in events for p in e.pitches)
     if len(pitches) < 8:
         return None
