@@ -154,25 +154,33 @@ def cmd_plot(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    from jazzd.core.modeldir import load_model
     from jazzd.pipeline.collection import collect
     from jazzd.pipeline.evaluate import format_quality_report, quality_report
-    from jazzd.core.modeldir import load_model
 
     config = _config(args)
     _setup_logging(config["log.level"])
     check_value(SETTING_BY_KEY["improviser.temperature"], args.temperature, "--temperature")
+    check_value(SETTING_BY_KEY["improviser.top_p"], args.top_p, "--top-p")
     check_value(SETTING_BY_KEY["improviser.seed"], args.seed, "--seed")
     model = load_model(Path(args.model))
-    sources = args.corpus
-    if not sources:
-        saved = model.metadata.get("corpus", {}).get("sources")
-        if not saved:
-            raise JazzdError(f"{args.model}: its metadata names no corpus; give one: jazzd evaluate MODEL CORPUS")
-        sources = [str((model.path / s).resolve()) for s in saved]  # saved relative to the model directory
-    pieces = collect(sources, workers=config["train.workers"] or None, progress=None, report=print).pieces
-    report = quality_report(model, pieces, bars=args.bars, temperature=args.temperature, seed=args.seed)
-    print(f"{args.model}: n_values = {model.n_values}, n_a = {model.n_a}; corpus: {len(pieces)} file(s), "
-          f"{sum(len(p.measures) for p in pieces)} bars")
+    saved = model.metadata.get("corpus", {}).get("sources")
+    own_sources = [str((model.path / s).resolve()) for s in saved] if saved else None  # saved relative to the model
+    workers = config["train.workers"] or None
+    if not args.corpus and not own_sources:
+        raise JazzdError(f"{args.model}: its metadata names no corpus; give one: jazzd evaluate MODEL CORPUS")
+    pieces = collect(args.corpus or own_sources, workers=workers, progress=None, report=print).pieces
+    training = None
+    if args.corpus:
+        if not own_sources:
+            raise JazzdError(f"{args.model}: its metadata names no training corpus to fit the n-grams on")
+        training = collect(own_sources, workers=workers, progress=None, report=lambda line: None).pieces
+    report = quality_report(model, pieces, training_pieces=training, count=args.solos, bars=args.bars,
+                            temperature=args.temperature, top_p=args.top_p, seed=args.seed,
+                            low=config["melody.low"], high=config["melody.high"])
+    print(f"{args.model}: n_values = {model.n_values}, n_a = {model.n_a}, "
+          f"{'hears position and chords' if model.weights.context_width else 'hears the previous value only'}; "
+          f"corpus: {len(pieces)} file(s), {sum(len(p.measures) for p in pieces)} bars")
     print(format_quality_report(report))
     return 0
 
@@ -192,7 +200,7 @@ def cmd_train(args) -> int:
 
 # the [train] settings passed to jazzd.pipeline.train.train by name
 TRAIN_SETTINGS = ("n_a", "Tx", "epochs", "seed", "layers", "patience", "dropout", "stride", "batch_size",
-                  "workers", "label_smoothing", "learning_rate", "strategy")
+                  "workers", "label_smoothing", "learning_rate", "strategy", "conditioning")
 
 
 def _part(text):
@@ -242,9 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev = command("evaluate", "quality report of a model: held-out loss and generated-bar statistics")
     ev.add_argument("model", help="model directory")
     ev.add_argument("corpus", nargs="*", help="MIDI files, folders or manifests (default: the model's own corpus)")
-    ev.add_argument("--bars", type=int, default=64, help="bars to generate (default 64)")
-    ev.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
-    ev.add_argument("--seed", type=int, default=0, help="seed of the generated bars (default 0)")
+    ev.add_argument("--solos", type=int, default=20, help="held-out solos compared with generated ones (default 20)")
+    ev.add_argument("--bars", type=int, default=32, help="bars of each solo compared (default 32)")
+    ev.add_argument("--temperature", type=float, default=1.0, help="sampling temperature of the generated solos (default 1.0)")
+    ev.add_argument("--top-p", dest="top_p", type=float, default=1.0, help="nucleus sampling of the generated solos (default 1.0)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the first generated solo (default 0)")
     ev.set_defaults(func=cmd_evaluate)
 
     tr = command("train", "train a model on MIDI files or corpus manifests")
@@ -276,7 +286,7 @@ def cmd_settings(args) -> int:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("bars", "bars_per_row"):
+    for name in ("bars", "bars_per_row", "solos"):
         value = getattr(args, name, None)
         if value is not None and not 0 < value <= 100_000:
             parser.error(f"--{name.replace('_', '-')} must be in 1..100000, got {value}")

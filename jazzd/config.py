@@ -110,7 +110,7 @@ class Config:
         if needs_input and self["midi.input"] == "off":
             raise ConfigError(f"{self.where(needs_input[0])} = {self[needs_input[0]]!r} needs a MIDI input, "
                               f"but [midi] input is \"off\"")
-        numbers = [(self[f"controls.{n}"], n) for n in ("temperature", "mute", "panic", "reset", "tempo", "mode")]
+        numbers = [(self[f"controls.{n}"], n) for n in ("temperature", "top_p", "mute", "panic", "reset", "tempo", "mode")]
         seen = {}
         for number, name in numbers:
             if number >= 0 and number in seen:

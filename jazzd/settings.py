@@ -141,6 +141,11 @@ SETTINGS: tuple[Setting, ...] = (
             flag="--temperature", commands=("run", "generate"),
             doc="0 takes the most likely value every step (the course's argmax: the same solo every run); 1.0 "
                 "samples the model's own distribution; above 1 flattens it (wilder), below 1 sharpens it."),
+    Setting("improviser", "top_p", float, 1.0, "Nucleus sampling: sample among the most likely values that "
+            "together hold this share of the probability", low=0.01, high=1.0, flag="--top-p",
+            commands=("run", "generate"),
+            doc="Cuts the model's unlikely tail without flattening the rest (Holtzman et al. 2020); applied after "
+                "the temperature. 1.0 keeps every value."),
     Setting("improviser", "seed", int, None, "Seed for a reproducible solo", low=0, high=MAX_SEED,
             flag="--seed", commands=("run", "generate"), example=42,
             doc="The same seed, model and settings play the same notes live and in `jazzd generate`. Leave it "
@@ -238,6 +243,7 @@ SETTINGS: tuple[Setting, ...] = (
             **CC),
     Setting("controls", "panic", default=22, help="Panic: any value > 0 sends all notes off now", **CC),
     Setting("controls", "reset", default=23, help="Reset: any value > 0 sets a and c back to zeros", **CC),
+    Setting("controls", "top_p", default=26, help="Nucleus sampling: CC value 0..127 -> top_p 0.5..1.0", **CC),
     Setting("controls", "tempo", default=24, help="Tempo of the internal clock: CC value 0..127 -> 40..294 BPM",
             **CC),
     Setting("controls", "mode", default=25, help="Input mode: 0..42 off, 43..85 prime, 86..127 trade", **CC),
@@ -261,6 +267,11 @@ SETTINGS: tuple[Setting, ...] = (
             commands=("train",), doc="The live path runs any number."),
     Setting("train", "Tx", int, 30, "Training window length in values (the course: 30)", unit="values", low=2,
             high=10_000, flag="--Tx", commands=("train",)),
+    Setting("train", "conditioning", str, "position+chord", "What the LSTM hears besides the previous value",
+            choices=("position+chord", "none"), flag="--conditioning", commands=("train",),
+            doc='"position+chord": where in the bar each value starts and the chords there '
+                '(jazzd.core.conditioning), as MINGUS and BebopNet condition. "none": the previous value only '
+                "(the course's model)."),
     Setting("train", "seed", int, 0, "Seed for a repeatable training run", low=0, high=MAX_SEED, flag="--seed",
             commands=("train",)),
     Setting("train", "patience", int, 5, "Early stopping: stop when the validation bars' loss has not improved "

@@ -95,15 +95,17 @@ def check_released(messages):
     assert used <= all_off
 
 
-def random_weights(n_values, n_a, layers=1, seed=0):
-    """LSTMWeights of the given shape with random values (no TensorFlow)."""
+def random_weights(n_values, n_a, layers=1, seed=0, conditioned=False):
+    """LSTMWeights of the given shape with random values (no TensorFlow); conditioned: with the context's rows."""
+    from jazzd.core import conditioning
     from jazzd.core.improviser import LSTMWeights
 
     rng = np.random.default_rng(seed)
     cell = lambda n_in: (rng.normal(0, 0.4, (n_in, 4 * n_a)), rng.normal(0, 0.4, (n_a, 4 * n_a)),  # noqa: E731
                          rng.normal(0, 0.1, 4 * n_a))
     upper = tuple(cell(n_a) for _ in range(layers - 1))
-    return LSTMWeights(*cell(n_values), rng.normal(0, 0.4, (n_a, n_values)), rng.normal(0, 0.1, n_values), upper)
+    first = cell(n_values + (conditioning.WIDTH if conditioned else 0))
+    return LSTMWeights(*first, rng.normal(0, 0.4, (n_a, n_values)), rng.normal(0, 0.1, n_values), upper)
 
 
 class RecordingPort:

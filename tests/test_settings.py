@@ -40,7 +40,7 @@ def test_no_command_has_a_flag_for_a_setting_outside_the_table():
         for action in subparser(command)._actions:
             for option in action.option_strings:
                 if option in table_flags and not action.dest.startswith("setting__"):
-                    assert command == "evaluate" and option in ("--seed", "--temperature"), (command, option)
+                    assert command == "evaluate" and option in ("--seed", "--temperature", "--top-p"), (command, option)
 
 
 def test_train_defaults_are_the_tables():

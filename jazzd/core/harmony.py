@@ -391,6 +391,22 @@ class Progression:
         """The chord the melody plays over at a beat (beats from bar 1, looped)."""
         return self._sounding[self._index(beat)]
 
+    def next_change(self, beat: float) -> tuple[float, Chord]:
+        """The next chord change after a beat: (its beat, the chord the melody hears from there), looped.
+
+        A progression with one chord never changes: (+inf, that chord).
+        """
+        n = len(self.segments)
+        i = self._index(beat)
+        base = math.floor(beat / self.length_beats) * self.length_beats
+        current = self._sounding[i]
+        for step in range(1, n + 1):
+            j = (i + step) % n
+            loops = (i + step) // n
+            if self._sounding[j] != current:
+                return base + loops * self.length_beats + self._starts[j], self._sounding[j]
+        return math.inf, current
+
     def segment_at(self, beat: float) -> Segment:
         """The progression segment sounding at a beat (beats from bar 1, looped)."""
         return self.segments[self._index(beat)]
@@ -451,6 +467,10 @@ class LiveHarmony:
     def segments_between(self, start_beats: float, end_beats: float):
         """Nothing to comp: the player plays the chords."""
         return iter(())
+
+    def next_change(self, beat: float) -> tuple[float, Chord]:
+        """The player's next chord is not known: (+inf, the chord held at the beat)."""
+        return math.inf, self.chord_at(beat)
 
 
 def chord_to_json(chord: Chord) -> list:

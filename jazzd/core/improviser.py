@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jazzd.core import conditioning
 from jazzd.errors import ModelError
 from jazzd.core.vocab import Vocabulary
 
@@ -32,7 +33,8 @@ class LSTMWeights:
     layers above it (all with the same n_a), for larger models.
 
     Args:
-        kernel: input weights of layer 0, shape (n_values, 4 * n_a), gates i, f, c, o.
+        kernel: input weights of layer 0, shape (n_values, 4 * n_a), gates i, f, c, o; a
+            conditioned model has conditioning.WIDTH more rows, for the context after the value.
         recurrent_kernel: state weights of layer 0, shape (n_a, 4 * n_a).
         bias: shape (4 * n_a,).
         dense_kernel: shape (n_a, n_values).
@@ -51,10 +53,14 @@ class LSTMWeights:
     upper: tuple = ()
 
     def __post_init__(self):
-        n_values, four_n_a = self.kernel.shape if self.kernel.ndim == 2 else (0, 0)
+        rows, four_n_a = self.kernel.shape if self.kernel.ndim == 2 else (0, 0)
         n_a = four_n_a // 4
         if n_a == 0 or four_n_a % 4:
             raise ModelError(f"LSTM kernel must have shape (n_values, 4 * n_a), got {self.kernel.shape}")
+        n_values = self.dense_bias.shape[0] if self.dense_bias.ndim == 1 else -1
+        if rows not in (n_values, n_values + conditioning.WIDTH):
+            raise ModelError(f"LSTM kernel must have {n_values} rows (one per value) or {n_values + conditioning.WIDTH} "
+                             f"(and the context), got {rows}")
         expected = {
             "recurrent_kernel": (self.recurrent_kernel, (n_a, 4 * n_a)),
             "bias": (self.bias, (4 * n_a,)),
@@ -76,7 +82,12 @@ class LSTMWeights:
 
     @property
     def n_values(self) -> int:
-        return self.kernel.shape[0]
+        return self.dense_bias.shape[0]
+
+    @property
+    def context_width(self) -> int:
+        """Columns of context (jazzd.core.conditioning) the first layer reads after the value; 0 for the course's model."""
+        return self.kernel.shape[0] - self.n_values
 
     @property
     def layers(self) -> int:
@@ -154,40 +165,62 @@ def lstm_step(weights: LSTMWeights, x_kernel: np.ndarray, a: np.ndarray, c: np.n
     return e / e.sum(), new_a, new_c
 
 
-def sample_index(probs: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
-    """Draw a value index from a distribution reshaped by a temperature.
+def sample_index(probs: np.ndarray, temperature: float, rng: np.random.Generator, top_p: float = 1.0) -> int:
+    """Draw a value index from a distribution reshaped by a temperature and cut by nucleus (top-p) sampling.
 
     Args:
         probs: probabilities, shape (n_values,) or (1, n_values).
         temperature: 0 takes the argmax (as the course does); 1 samples the
-            model's distribution; above 1 flattens it, below 1 sharpens it.
+            model's own distribution; above 1 flattens it, below 1 sharpens it.
         rng: the random generator.
+        top_p: keep the most likely values that together hold this share of the
+            (tempered) probability, drop the rest (the unlikely tail), and sample among
+            them. 1.0 keeps every value.
     Returns:
         The index, 0..n_values-1.
     Raises:
-        ValueError: for a negative temperature.
-    Source: deepjazz sample() with "diversity"; course predict_and_sample (argmax).
+        ValueError: for a temperature that is negative or not finite, or top_p outside (0, 1].
+    Source: deepjazz sample() with "diversity"; course predict_and_sample (argmax); nucleus
+        sampling: Holtzman et al., "The Curious Case of Neural Text Degeneration", ICLR 2020.
     """
     p = np.asarray(probs, dtype=np.float64).ravel()
     if not (temperature >= 0 and math.isfinite(temperature)):
         raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
     if temperature == 0:
         return int(p.argmax())
     if temperature != 1:
         logp = np.log(np.maximum(p, 1e-300)) / temperature
         p = np.exp(logp - logp.max())
+    if top_p < 1:
+        order = np.argsort(-p, kind="stable")
+        cumulative = np.cumsum(p[order])
+        keep = order[: int(np.searchsorted(cumulative, top_p * cumulative[-1], side="left")) + 1]
+        kept = np.zeros_like(p)
+        kept[keep] = p[keep]
+        p = kept
     cumulative = np.cumsum(p)
     return int(min(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"), len(p) - 1))
+
+
+ARGMAX_MEMORY = 64  # values: at temperature 0 no phrase of LOOP_GUARD values may come back within this many
+LOOP_GUARD = 8
 
 
 class Improviser:
     """The inference LSTM with its state: steps, samples and primes values.
 
+    A conditioned model (weights.context_width > 0) hears, with the previous value, the context of
+    the value it predicts (jazzd.core.conditioning: where in the bar it starts, the chords there);
+    the course's model hears the previous value only and ignores contexts.
+
     Args:
         weights: trained weights (n_values must equal the vocabulary's).
         vocab: the model's vocabulary.
-        temperature: sampling temperature, >= 0. Default 1.0; 0 = argmax.
+        temperature: sampling temperature, >= 0. Default 1.0; 0 = the most likely value (see next_index).
         rng: random generator for sampling (seed it for reproducible runs).
+        top_p: nucleus sampling's share of probability kept, (0, 1]. Default 1.0 (all).
     Attributes:
         a, c: the hidden and cell state, each (layers, n_a) ((1, n_a) for the
             course's one-layer model), kept between steps.
@@ -195,89 +228,138 @@ class Improviser:
             (the next input is then the zero vector, as in the course).
     Raises:
         ModelError: if the vocabulary does not match the weights.
-        ValueError: for a negative temperature.
+        ValueError: for a temperature that is negative or not finite, or top_p outside (0, 1].
     Source: course `music_inference_model` / `predict_and_sample`, one step at a time.
     """
 
-    def __init__(self, weights: LSTMWeights, vocab: Vocabulary, temperature: float = 1.0, rng=None):
+    def __init__(self, weights: LSTMWeights, vocab: Vocabulary, temperature: float = 1.0, rng=None,
+                 top_p: float = 1.0):
         if vocab.n_values != weights.n_values:
             raise ModelError(f"vocabulary has {vocab.n_values} values, but the weights expect {weights.n_values}")
         if not (temperature >= 0 and math.isfinite(temperature)):
             raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
+        if not 0 < top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
         self.weights = weights.astype(np.float64)
         self.vocab = vocab
         self.temperature = float(temperature)
+        self.top_p = float(top_p)
         self.rng = rng if rng is not None else np.random.default_rng()
         self._zero_input = np.zeros((1, 4 * self.weights.n_a))
+        self._context_rows = self.weights.kernel[self.weights.n_values:]
         self.reset()
+
+    @property
+    def conditioned(self) -> bool:
+        """Whether the model hears the context (position and chords) of each value."""
+        return self.weights.context_width > 0
 
     def reset(self) -> None:
         """Set a and c back to zeros and forget the last value."""
         self.a = np.zeros((self.weights.layers, self.weights.n_a))
         self.c = np.zeros((self.weights.layers, self.weights.n_a))
         self.last: int | None = None
+        self._recent: list[int] = []
 
-    def _input(self, index: int | None) -> np.ndarray:
-        return self._zero_input if index is None else self.weights.kernel[index : index + 1]
+    def _input(self, index: int | None, context=None) -> np.ndarray:
+        """x @ kernel for the previous value (one-hot) and the context's columns (multi-hot)."""
+        x = self._zero_input if index is None else self.weights.kernel[index : index + 1]
+        if context and self.conditioned:
+            x = x + self._context_rows[list(context)].sum(axis=0, keepdims=True)
+        return x
 
     def step(self, x: np.ndarray) -> np.ndarray:
-        """Advance the LSTM by one one-hot input and return the next value's distribution.
+        """Advance the LSTM by one input and return the next value's distribution.
 
         Args:
-            x: one-hot value (or zeros for the start), shape (1, n_values).
+            x: one-hot value (or zeros for the start), followed for a conditioned model by the
+                context's multi-hot row: shape (1, n_values + context_width).
         Returns:
             Softmax probabilities, shape (1, n_values). Updates self.a, self.c.
         Raises:
-            ModelError: if x's width is not the model's n_values.
+            ModelError: if x's width is not the model's input width.
         """
         x = np.asarray(x, dtype=np.float64)
-        if x.shape != (1, self.weights.n_values):
-            raise ModelError(f"step input must have shape (1, {self.weights.n_values}), got {x.shape}")
+        width = self.weights.kernel.shape[0]
+        if x.shape != (1, width):
+            raise ModelError(f"step input must have shape (1, {width}), got {x.shape}")
         probs, self.a, self.c = lstm_step(self.weights, x @ self.weights.kernel, self.a, self.c)
         return probs
 
-    def next_index(self) -> int:
-        """Step on the last value and sample the next one's index (it becomes the last)."""
-        probs, self.a, self.c = lstm_step(self.weights, self._input(self.last), self.a, self.c)
-        self.last = sample_index(probs, self.temperature, self.rng)
+    def next_index(self, context=None) -> int:
+        """Step on the last value (and the next value's context) and sample the next value's index.
+
+        At temperature 0 it is the most likely value, except one that would make the last
+        LOOP_GUARD values a phrase already played within the last ARGMAX_MEMORY (then the most
+        likely that does not): the course's argmax, without the loop it falls into.
+
+        Args:
+            context: the next value's context columns (jazzd.core.conditioning.context), or None.
+        Returns:
+            The index; it becomes `last`.
+        """
+        probs, self.a, self.c = lstm_step(self.weights, self._input(self.last, context), self.a, self.c)
+        if self.temperature == 0:
+            self.last = self._argmax_without_loops(probs[0])
+        else:
+            self.last = sample_index(probs, self.temperature, self.rng, self.top_p)
+        self._recent.append(self.last)
+        del self._recent[:-ARGMAX_MEMORY]
         return self.last
 
-    def next_value(self) -> str:
-        """Step and sample the next value, as its string ("C,0.250,<M-2,m-6>")."""
-        return self.vocab.values[self.next_index()]
+    def _argmax_without_loops(self, probs: np.ndarray) -> int:
+        recent = self._recent
+        if len(recent) < LOOP_GUARD - 1:
+            return int(probs.argmax())
+        tail = tuple(recent[-(LOOP_GUARD - 1):])
+        banned = {recent[i + LOOP_GUARD - 1] for i in range(len(recent) - LOOP_GUARD + 1)
+                  if tuple(recent[i : i + LOOP_GUARD - 1]) == tail}
+        for index in np.argsort(-probs, kind="stable"):
+            if int(index) not in banned:
+                return int(index)
+        return int(probs.argmax())
 
-    def prime(self, values) -> int:
+    def next_value(self, context=None) -> str:
+        """Step and sample the next value, as its string ("C,0.250,<M-2,m-6>")."""
+        return self.vocab.values[self.next_index(context)]
+
+    def prime(self, values, contexts=None) -> int:
         """Feed values through the LSTM without emitting them (seed input).
 
         Args:
             values: value strings; those not in the vocabulary are skipped.
+            contexts: each value's context columns (for a conditioned model), or None.
         Returns:
             How many values were fed.
         """
         fed = 0
-        for value in values:
+        for i, value in enumerate(values):
             index = self.vocab.index.get(str(value))
             if index is None:
                 continue
-            _, self.a, self.c = lstm_step(self.weights, self._input(self.last), self.a, self.c)
+            context = contexts[i] if contexts is not None else None
+            _, self.a, self.c = lstm_step(self.weights, self._input(self.last, context), self.a, self.c)
             self.last = index
+            self._recent.append(index)
+            del self._recent[:-ARGMAX_MEMORY]
             fed += 1
         return fed
 
-    def sequence_probs(self, indices) -> np.ndarray:
+    def sequence_probs(self, indices, contexts=None) -> np.ndarray:
         """Distributions for each value of a sequence fed from zero state.
 
         Args:
             indices: value indices, length T.
+            contexts: each value's context columns, length T (for a conditioned model), or None.
         Returns:
-            Shape (T, n_values): row t is P(value t | values before it). Leaves
+            Shape (T, n_values): row t is P(value t | values before it, its context). Leaves
             the improviser's own state untouched.
         """
         a = np.zeros((self.weights.layers, self.weights.n_a))
         c = np.zeros((self.weights.layers, self.weights.n_a))
         rows, last = [], None
-        for index in indices:
-            probs, a, c = lstm_step(self.weights, self._input(last), a, c)
+        for t, index in enumerate(indices):
+            probs, a, c = lstm_step(self.weights, self._input(last, contexts[t] if contexts else None), a, c)
             rows.append(probs[0])
             last = int(index)
         return np.array(rows).reshape(len(rows), self.weights.n_values)
@@ -285,7 +367,7 @@ class Improviser:
     def predictor(self):
         """This LSTM as a baseline.Predictor (scores context + target from zero state)."""
 
-        def predict(context, target):
-            return self.sequence_probs(list(context) + list(target))[len(context) :]
+        def predict(context, target, contexts=None):
+            return self.sequence_probs(list(context) + list(target), contexts)[len(context):]
 
         return predict

@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from jazzd.errors import ModelError
+from jazzd.core import conditioning
 from jazzd.core.improviser import LSTMWeights
+from jazzd.core.pitch_choice import PitchChoice
 from jazzd.core.vocab import Vocabulary
 
 WEIGHTS_FILE = "weights.npz"
@@ -29,12 +31,13 @@ FORMAT = 1
 
 @dataclass(frozen=True)
 class ModelDir:
-    """A loaded model directory."""
+    """A loaded model directory: its weights, vocabulary, metadata and learned pitch choice (None: uniform)."""
 
     path: Path
     weights: LSTMWeights
     vocab: Vocabulary
     metadata: dict
+    pitch_choice: PitchChoice | None = None
 
     @property
     def n_a(self) -> int:
@@ -49,15 +52,17 @@ class ModelDir:
         return int(self.metadata.get("Tx", 30))
 
 
-def save_model(path: Path, weights: LSTMWeights, vocab: Vocabulary, metadata: dict) -> Path:
+def save_model(path: Path, weights: LSTMWeights, vocab: Vocabulary, metadata: dict,
+               pitch_choice: PitchChoice | None = None) -> Path:
     """Write a model directory (created if needed; files replaced).
 
     Args:
         path: the directory, e.g. models/default.
         weights: trained weights; their n_values must match vocab.
         vocab: the vocabulary.
-        metadata: extra facts (Tx, corpus, metrics, ...); n_a, n_values and the
-            format number are filled in here.
+        metadata: extra facts (Tx, corpus, metrics, ...); n_a, n_values, the
+            conditioning and the format number are filled in here.
+        pitch_choice: the learned pitch choice, saved with the weights (None: none).
     Raises:
         ModelError: if the vocabulary does not match the weights.
     """
@@ -65,9 +70,11 @@ def save_model(path: Path, weights: LSTMWeights, vocab: Vocabulary, metadata: di
         raise ModelError(f"{path}: vocabulary has {vocab.n_values} values, but the weights expect {weights.n_values}")
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    np.savez(path / WEIGHTS_FILE, **{k: np.asarray(v, dtype=np.float32) for k, v in weights.arrays().items()})
+    arrays = {**weights.arrays(), **(pitch_choice.arrays() if pitch_choice is not None else {})}
+    np.savez(path / WEIGHTS_FILE, **{k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()})
     vocab.save(path / VOCAB_FILE)
-    metadata = {"format": FORMAT, **metadata, "n_a": weights.n_a, "n_values": weights.n_values, "layers": weights.layers}
+    metadata = {"format": FORMAT, **metadata, "n_a": weights.n_a, "n_values": weights.n_values, "layers": weights.layers,
+                "conditioning": conditioning.NAME if weights.context_width else None}
     (path / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
     return path
 
@@ -119,7 +126,14 @@ def load_model(path: Path) -> ModelDir:
     for key, actual in (("n_values", weights.n_values), ("n_a", weights.n_a), ("layers", weights.layers)):
         if key in metadata and metadata[key] != actual:
             raise ModelError(f"{metadata_path}: {key} is {metadata[key]}, but the weights have {actual}")
+    if weights.context_width and metadata.get("conditioning") != conditioning.NAME:
+        raise ModelError(f"{metadata_path}: the weights hear a context of {weights.context_width} columns, but the "
+                         f"metadata's conditioning is {metadata.get('conditioning')!r} (this jazzd knows {conditioning.NAME!r})")
+    try:
+        choice = PitchChoice.from_arrays(arrays)
+    except ValueError as err:
+        raise ModelError(f"{weights_path}: {err}") from None
     tx = metadata.get("Tx", 30)
     if isinstance(tx, bool) or not isinstance(tx, int) or not 2 <= tx <= 10_000:
         raise ModelError(f"{metadata_path}: Tx must be an integer in 2..10000, got {tx!r}")
-    return ModelDir(path, weights, vocab, metadata)
+    return ModelDir(path, weights, vocab, metadata, choice)

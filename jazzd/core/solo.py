@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jazzd.core.conditioning import context_at
 from jazzd.core.grammar import Value
 from jazzd.core.harmony import Chord, Progression
 from jazzd.core.improviser import Improviser
@@ -38,17 +39,18 @@ class SoloEvent:
 
 
 def make_soloist(model, harmony, generators: dict, *, temperature: float = 1.0, low: int = 52, high: int = 81,
-                 velocity: int = 90) -> "Soloist":
+                 velocity: int = 90, top_p: float = 1.0) -> "Soloist":
     """A Soloist for a loaded model (jazzd.core.modeldir.ModelDir) over a harmony.
 
     Args:
         generators: from seeded_generators(); the same seed, model, harmony and
             settings give the same notes live and offline.
+        temperature, top_p: sampling (see jazzd.core.improviser.sample_index).
     Raises:
-        ValueError: for a bad pitch range, velocity or temperature.
+        ValueError: for a bad pitch range, velocity, temperature or top_p.
     """
-    improviser = Improviser(model.weights, model.vocab, temperature, generators["sampling"])
-    return Soloist(improviser, harmony, Realizer(low, high, velocity, generators["realization"]))
+    improviser = Improviser(model.weights, model.vocab, temperature, generators["sampling"], top_p)
+    return Soloist(improviser, harmony, Realizer(low, high, velocity, generators["realization"], model.pitch_choice))
 
 
 def from_config(config, model, seed: int | None, live: bool = True):
@@ -70,7 +72,8 @@ def from_config(config, model, seed: int | None, live: bool = True):
         harmony = config.harmony(model)
     generators = seeded_generators(seed)
     soloist = make_soloist(model, harmony, generators, temperature=config["improviser.temperature"],
-                           low=config["melody.low"], high=config["melody.high"], velocity=config["melody.velocity"])
+                           low=config["melody.low"], high=config["melody.high"], velocity=config["melody.velocity"],
+                           top_p=config["improviser.top_p"])
     feel = Feel(config["feel.swing"], config["feel.accent"],
                 config["feel.humanize_ms"] / 1000.0 * config["clock.bpm"] / 60.0, config["feel.humanize_velocity"],
                 harmony.beats_per_bar, generators["feel"])
@@ -80,15 +83,19 @@ def from_config(config, model, seed: int | None, live: bool = True):
 class Soloist:
     """Steps the improviser and realizes each value at the end of the last one.
 
+    A conditioned model hears the context of each value it predicts: where it starts in the bar and
+    the chords there (jazzd.core.conditioning.context_at, from the harmony).
+
     Args:
         improviser: the LSTM and its state.
-        harmony: anything with chord_at(beat) -> Chord (e.g. a Progression).
+        harmony: anything with chord_at(beat) and next_change(beat) (a Progression, LiveHarmony).
         realizer: chooses pitches.
         start: the beat of the first value. Default 0.
     Attributes:
         horizon: the beat where the next value starts; set it to move the solo
             (it is kept on the grid, in ticks of 1/12 beat).
         previous: the last melody pitch, or None.
+        previous_interval: the interval (semitones) into it, or None.
     """
 
     def __init__(self, improviser: Improviser, harmony, realizer: Realizer, start: float = 0.0):
@@ -97,6 +104,7 @@ class Soloist:
         self.realizer = realizer
         self.horizon = start
         self.previous: int | None = None
+        self.previous_interval: int | None = None
         self._parsed = improviser.vocab.parsed
 
     @property
@@ -107,17 +115,26 @@ class Soloist:
     def horizon(self, beat) -> None:
         self._ticks = round(float(beat) * TICKS_PER_BEAT)
 
+    def context(self, beat: float) -> tuple[int, ...] | None:
+        """The context of a value starting at a beat (None for the course's model, which hears none)."""
+        if not self.improviser.conditioned:
+            return None
+        return context_at(self.harmony, beat, self.harmony.beats_per_bar)
+
     def next_event(self) -> SoloEvent:
         """Sample the next value and realize it at the horizon, which moves to its end."""
-        index = self.improviser.next_index()
-        value: Value = self._parsed[index]
         onset = self._ticks
-        chord = self.harmony.chord_at(onset / TICKS_PER_BEAT)
-        note, end = self.realizer.realize(value, chord, self.previous, onset)
+        beat = onset / TICKS_PER_BEAT
+        index = self.improviser.next_index(self.context(beat))
+        value: Value = self._parsed[index]
+        chord = self.harmony.chord_at(beat)
+        note, end = self.realizer.realize(value, chord, self.previous, onset, self.previous_interval)
         if note is not None:
+            if self.previous is not None:
+                self.previous_interval = note.pitch - self.realizer.fold(self.previous)
             self.previous = note.pitch
         self._ticks = end
-        return SoloEvent(self.improviser.vocab.values[index], onset / TICKS_PER_BEAT, end / TICKS_PER_BEAT, chord, note)
+        return SoloEvent(self.improviser.vocab.values[index], beat, end / TICKS_PER_BEAT, chord, note)
 
 
 def comp_notes(progression: Progression, start: float, end: float, velocity: int = 60) -> list[Note]:

@@ -18,6 +18,11 @@ def temperature_from_cc(value: int) -> float:
     return round(0.1 + (2.0 - 0.1) * value / 127, 3)
 
 
+def top_p_from_cc(value: int) -> float:
+    """CC 0..127 -> nucleus sampling's top_p 0.5..1.0, linearly."""
+    return round(0.5 + 0.5 * value / 127, 3)
+
+
 def tempo_from_cc(value: int) -> float:
     """CC 0..127 -> tempo 40..294 BPM, 2 BPM a step (120 BPM at CC 40)."""
     return 40.0 + 2.0 * value
@@ -42,6 +47,7 @@ CONTROLS: tuple[Control, ...] = (
     Control("mute", "mute the solo and the chords while the CC is >= 64", lambda v: v >= 64),
     Control("panic", "all notes off now (any value > 0)", lambda v: v > 0),
     Control("reset", "a and c back to zeros (any value > 0)", lambda v: v > 0),
+    Control("top_p", "nucleus sampling, CC 0..127 -> top_p 0.5..1.0", top_p_from_cc),
     Control("tempo", "internal clock tempo, CC 0..127 -> 40..294 BPM", tempo_from_cc),
     Control("mode", "input mode, CC 0..42 off, 43..85 prime, 86..127 trade", mode_from_cc),
 )

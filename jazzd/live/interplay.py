@@ -27,10 +27,12 @@ from jazzd.live.phrase import Phrase
 
 @dataclass(frozen=True)
 class Prime:
-    """Feed these values through the LSTM before generating the first value at or after at_beat."""
+    """Feed these values (with their contexts, for a conditioned model) through the LSTM before generating
+    the first value at or after at_beat."""
 
     values: tuple[str, ...]
     at_beat: float
+    contexts: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -158,10 +160,11 @@ class Interplay:
         delay = 1 + math.ceil((0.5 + self.lookahead + 1e-9) / bpb)
         actions = []
         for bar in range(self._next_bar, done + 1):
-            values = self.phrase.values(bar, bar, self.harmony, playhead)
+            bars = self.phrase.bars(bar, bar, self.harmony, playhead)
+            values = [v for v, _ in bars]
             if values:
                 at = float((bar + delay) * bpb)
-                actions.append(Prime(tuple(values[0]), at))
+                actions.append(Prime(tuple(values[0]), at, tuple(bars[0][1])))
                 notes = self.phrase.notes_in(bar)
                 heard = self._heard
                 self._heard = (Heard(bar, bar, notes, tuple(values[0]), at) if heard is None else
@@ -202,10 +205,11 @@ class Interplay:
         if silent and playhead < turn_end - self.lookahead:  # a shorter phrase: to the bar its last note ends in
             last = min(last, phrase.bar_of(max(float(n.end) for n in phrase.notes) - 1e-6))
         bars = self.answer_bars or (last - first + 1)
-        values = [v for bar_values in phrase.values(first, last, self.harmony, min(playhead, turn_end))
-                  for v in bar_values]
+        played = phrase.bars(first, last, self.harmony, min(playhead, turn_end))
+        values = [v for bar_values, _ in played for v in bar_values]
+        contexts = [c for _, bar_contexts in played for c in bar_contexts]
         previous = phrase.notes[-1].pitch
         phrase.clear()
         self._ignore_before = start
         self.answer = Answer(start, start + bars * bpb, previous)
-        return [Prime(tuple(values), start), self.answer]
+        return [Prime(tuple(values), start, tuple(contexts)), self.answer]

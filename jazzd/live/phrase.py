@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+from jazzd.core.conditioning import context_at
 from jazzd.core.grammar import MelodyNote, measure_timeline, parse_measure
 from jazzd.core.timeline import GRID, TICKS_PER_BEAT, nearest_grid_tick
 
@@ -91,6 +92,11 @@ class Phrase:
             notes gives none, as in the corpus).
         Source: jazzd.pipeline.corpus (the same timeline and parse as the training data).
         """
+        return [values for values, _ in self.bars(first_bar, last_bar, harmony, until)]
+
+    def bars(self, first_bar: int, last_bar: int, harmony, until: float) -> list[tuple[list[str], list[tuple]]]:
+        """As values(), with each value's context (jazzd.core.conditioning.context_at: its onset over the
+        harmony, which needs next_change too) for a conditioned model: [(values, contexts)] per bar."""
         bpb = self.beats_per_bar
         played = []
         for n in self.notes:
@@ -105,7 +111,10 @@ class Phrase:
             held = [n.offset + n.duration for n in played if n.offset < start - 1e-9]
             timeline = measure_timeline(inside, start, stop, held[-1] if held else start)
             chords = [(float(start), harmony.chord_at(start))] + [(n.offset, harmony.chord_at(n.offset)) for n in inside]
-            result.append([str(v) for v in parse_measure(timeline, chords)])
+            values = [str(v) for v in parse_measure(timeline, chords)]
+            contexts = [context_at(harmony, n.offset, bpb) if hasattr(harmony, "next_change") else ()
+                        for n in timeline[:len(values)]]
+            result.append((values, contexts))
         return result
 
     def drop_before(self, bar: int) -> None:

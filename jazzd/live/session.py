@@ -42,7 +42,7 @@ MAX_SLEEP_S = 0.25  # the session looks at the clock at least this often (MIDI c
 LISTEN_SLEEP_S = 0.05  # ... and this often while the player's phrases are being followed (prime, trade)
 MIN_SLEEP_S = 0.002
 CONTROL_LOG_S = 0.5  # a control turned continuously is logged at most this often, then its settled value
-CONTROLS = ("temperature", "mute", "panic", "reset", "tempo", "mode")
+CONTROLS = ("temperature", "top_p", "mute", "panic", "reset", "tempo", "mode")
 
 
 @dataclass(frozen=True)
@@ -242,6 +242,9 @@ class Session:
         if name == "temperature":
             self.improviser.temperature = value
             self._log_control(name, f"temperature {value:.2f} (CC {cc})", changed, t_s)
+        elif name == "top_p":
+            self.improviser.top_p = value
+            self._log_control(name, f"top_p {value:.2f} (CC {cc})", changed, t_s)
         elif name == "mute":
             if value != self.muted:
                 self.muted = value
@@ -380,7 +383,7 @@ class Session:
         while self.soloist.horizon < until:
             while self._primes and self._primes[0].at_beat <= self.soloist.horizon:
                 prime = self._primes.pop(0)
-                fed = self.improviser.prime(prime.values)
+                fed = self.improviser.prime(prime.values, prime.contexts or None)
                 log.debug("primed on %d values of the player's at beat %.3f: %s", fed, self.soloist.horizon,
                           " ".join(prime.values))
             event: SoloEvent = self.soloist.next_event()

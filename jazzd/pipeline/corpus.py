@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the cache's layout changes. Changes to extraction, the grammar or the
 # harmony analysis change the cache key by themselves (see _code_digest).
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 AUTO = "auto"
 CHORD_WINDOWS = ("beat", "half bar")
 QUANTIZE = ("grid", "music21")
@@ -100,6 +100,8 @@ class Measure:
         chords: (offset in beats, MIDI note numbers, music21 figure or "") per
             chord change; the first is at the bar's start. See chord_of.
         values: the grammar values of the bar, as strings.
+        played: the onsets (beats) of the bar's notes as the file plays them, before the grid
+            (for comparing the rhythm of real solos with generated ones).
     """
 
     number: int
@@ -108,6 +110,7 @@ class Measure:
     notes: tuple[MelodyNote, ...]
     chords: tuple[tuple[float, tuple[int, ...]], ...]
     values: tuple[str, ...] = field(default=())
+    played: tuple[float, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -316,6 +319,7 @@ def _piece_to_json(piece: Piece) -> dict:
                 "notes": [[n.offset, n.duration, n.pitch] for n in m.notes],
                 "chords": [[o, list(p), f] for o, p, f in m.chords],
                 "values": list(m.values),
+                "played": list(m.played),
             }
             for m in piece.measures
         ],
@@ -333,6 +337,7 @@ def _piece_from_json(spec: CorpusSpec, data: dict) -> Piece:
             notes=tuple(MelodyNote(*n) for n in m["notes"]),
             chords=tuple((o, tuple(p), f) for o, p, f in m["chords"]),
             values=tuple(m["values"]),
+            played=tuple(m["played"]),
         )
         for m in data["measures"]
     )
@@ -482,6 +487,7 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
         raise CorpusError(
             f"{path}: no melody notes in part {melody_part.label!r} between beats {sel_start:g} and {sel_end:g}"
         )
+    played_onsets = list(onsets)
     if spec.quantize == "grid":
         melody = snap_to_grid([MelodyNote(o, d, p) for o, (p, d) in sorted(onsets.items())], sel_end)
     else:
@@ -493,6 +499,7 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
             melody.append(MelodyNote(offset, min(duration, following - offset), pitch))
 
     onsets = [n.offset for n in melody]  # sorted, as are the chord events' offsets
+    raw_onsets = sorted(played_onsets)
     chord_onsets = [e[0] for e in chord_events]
     measures, no_chord = [], 0
     for number, offset, length in bars:
@@ -520,7 +527,9 @@ def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
         except GrammarError as err:
             raise CorpusError(f"{path}: bar {number}: {err}") from None
         measures.append(
-            Measure(number, offset, length, tuple(timeline), tuple(inside), tuple(str(v) for v in values))
+            Measure(number, offset, length, tuple(timeline), tuple(inside), tuple(str(v) for v in values),
+                    tuple(o for o in raw_onsets[bisect.bisect_left(raw_onsets, offset - 1e-9):
+                                                bisect.bisect_left(raw_onsets, bar_end - 1e-9)]))
         )
     if no_chord:
         log.debug("%s: %d bars with melody over N.C. left out", path.name, no_chord)

@@ -1,30 +1,41 @@
-"""Dataset: held-out split by whole measures, and the course's training windows.
+"""Dataset: the held-out split, the values' contexts, and the course's training windows.
 
-Bars are grouped in blocks of HOLDOUT_BLOCK consecutive bar numbers; the blocks
-at HOLDOUT_PHASE modulo HOLDOUT_EVERY are held out (one bar in five, spread over
-every piece in 4-bar phrases, the same bars in every corpus cut from one file).
-With validation on, the blocks at VALIDATION_PHASE are kept out of training
-too: Keras watches their loss to stop early, and the held-out bars stay unseen.
-Blocks rather than single bars leave training runs of 8-12 bars, longer than a
-window (Tx = 30 values is 3-4 bars of eighths), so most windows are whole.
-Training windows never contain a held-out or validation value: they are cut
-from runs of consecutive training bars.
+Held out for testing: in a corpus of SOLO_HOLDOUT_MIN_FILES files or more, whole
+solos (one file in HOLDOUT_SOLOS_EVERY, chosen by its SHA-256, so the same on
+every machine): the model is then scored on solos it never saw a bar of, as
+MINGUS and BebopNet are. In a smaller corpus (one piece, as the course's),
+bars grouped in blocks of HOLDOUT_BLOCK consecutive bar numbers, the blocks at
+HOLDOUT_PHASE modulo HOLDOUT_EVERY. With validation on, the blocks at
+VALIDATION_PHASE (of the solos trained on) are kept out too: their loss stops
+training early. Blocks rather than single bars leave training runs of 8-12 bars,
+longer than a window (Tx = 30 values is 3-4 bars of eighths). Training windows
+never contain a held-out or validation value: they are cut from runs of
+consecutive training bars.
+
+Each value can carry its context (jazzd.core.conditioning): where in its bar it
+starts and the chords there, read from the corpus with the same code that
+computes it live.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
-from jazzd.pipeline.corpus import Piece
+from jazzd.core import conditioning
+from jazzd.core.harmony import chord_of
 from jazzd.core.vocab import Vocabulary
+from jazzd.pipeline.corpus import Piece
 
 HOLDOUT_EVERY = 5
 HOLDOUT_PHASE = 4
 VALIDATION_PHASE = 2
 HOLDOUT_BLOCK = 4  # bars
+SOLO_HOLDOUT_MIN_FILES = 20
+HOLDOUT_SOLOS_EVERY = 10
 
 
 def block_phase(bar_number: int) -> int:
@@ -33,8 +44,53 @@ def block_phase(bar_number: int) -> int:
 
 
 def is_held_out(bar_number: int) -> bool:
-    """True for the bars kept out of training (one block in HOLDOUT_EVERY)."""
+    """True for the bars kept out of training in a corpus split by blocks (one block in HOLDOUT_EVERY)."""
     return block_phase(bar_number) == HOLDOUT_PHASE
+
+
+def is_held_out_solo(piece: Piece) -> bool:
+    """True for the solos kept out of training in a corpus split by solos (one in HOLDOUT_SOLOS_EVERY, by SHA-256)."""
+    return int(piece.sha256[:12], 16) % HOLDOUT_SOLOS_EVERY == 0
+
+
+def split_by_solos(pieces: Sequence[Piece]) -> bool:
+    """Whether a corpus holds out whole solos (SOLO_HOLDOUT_MIN_FILES files or more) or blocks of bars."""
+    return len(pieces) >= SOLO_HOLDOUT_MIN_FILES
+
+
+def piece_contexts(piece: Piece) -> list[list[tuple[int, ...]]]:
+    """The context (jazzd.core.conditioning.context) of every value of a piece, measure by measure.
+
+    Each value starts where its note or rest of the measure's timeline starts; the chords and the
+    next change come from the piece's chord changes (across its measures).
+    """
+    changes: list[tuple[float, object]] = []
+    for m in piece.measures:
+        for offset, pitches, figure in m.chords:
+            chord = chord_of(tuple(pitches), figure)
+            if not changes or chord != changes[-1][1]:
+                changes.append((offset, chord))
+    starts = [o for o, _ in changes]
+    result = []
+    for m in piece.measures:
+        contexts = []
+        for note in m.notes:
+            i = max(0, _last_at_or_before(starts, note.offset))
+            chord = changes[i][1]
+            if i + 1 < len(changes):
+                change, following = changes[i + 1]
+            else:
+                change, following = math.inf, chord
+            contexts.append(conditioning.context(note.offset - m.offset, m.number - 1, chord, following,
+                                                 change - note.offset))
+        result.append(contexts[:len(m.values)])
+    return result
+
+
+def _last_at_or_before(starts: list[float], beat: float) -> int:
+    import bisect
+
+    return bisect.bisect_right(starts, beat + 1e-9) - 1
 
 
 @dataclass(frozen=True)
@@ -43,20 +99,31 @@ class HeldOut:
 
     context: up to Tx - len(target) values that precede the bar (fed, not scored).
     target: the bar's values (scored).
+    contexts: the conditioning context of each of context + target (empty when not computed).
+    piece: the file the bar is from. notes: the bar's notes (for the note probabilities).
     """
 
     bar: int
     context: tuple[str, ...]
     target: tuple[str, ...]
+    contexts: tuple[tuple[int, ...], ...] = ()
+    piece: str = ""
+    measure: object = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class Split:
-    """Training runs (lists of values), validation runs and held-out bars of a corpus."""
+    """Training runs (lists of values), validation runs and held-out bars of a corpus, with their contexts
+    (train_contexts, validation_contexts: one tuple per value, when computed)."""
 
     train_runs: list[list[str]]
     held_out: list[HeldOut]
     validation_runs: list[list[str]] = ()
+    train_contexts: list[list[tuple[int, ...]]] = ()
+    validation_contexts: list[list[tuple[int, ...]]] = ()
+    by_solos: bool = False
+    held_out_pieces: tuple = ()
+    seen_measure_runs: list = ()  # runs of the measures not held out (training and validation), for the pitch choice
 
     @property
     def n_train_values(self) -> int:
@@ -67,44 +134,70 @@ class Split:
         return sum(len(h.target) for h in self.held_out)
 
 
-def split(pieces: Sequence[Piece], Tx: int, validation: bool = False) -> Split:
-    """Split pieces into training runs, validation runs and held-out bars.
+def split(pieces: Sequence[Piece], Tx: int, validation: bool = False, contexts: bool = False) -> Split:
+    """Split pieces into training runs, validation runs and held-out bars (see the module docstring).
 
     Args:
         pieces: the corpus.
         Tx: window length; bounds the context given to each held-out bar.
         validation: also keep the bars at VALIDATION_PHASE out of training, as
             validation runs (each with up to Tx - 1 values of context before it).
+        contexts: compute each value's conditioning context too.
     Returns:
         A Split. A training run never crosses a held-out or validation bar, a
         gap in the bar numbers, or the end of a piece.
     """
-    train_runs: list[list[str]] = []
-    validation_runs: list[list[str]] = []
-    held_out: list[HeldOut] = []
+    by_solos = split_by_solos(pieces)
+    train_runs, validation_runs, held_out = [], [], []
+    train_contexts, validation_contexts = [], []
+    held_out_pieces, seen_measure_runs = [], []
     for piece in pieces:
+        solo_out = by_solos and is_held_out_solo(piece)
+        if solo_out:
+            held_out_pieces.append(piece)
+        measure_contexts = piece_contexts(piece) if contexts else None
+        index_of = {id(m): i for i, m in enumerate(piece.measures)}
         for run in piece.runs():
-            current: list[str] = []
-            seen: list[str] = []
+            current, current_ctx = [], []
+            seen, seen_ctx = [], []
+            seen_measures: list = []
             for measure in run:
-                kept_out = is_held_out(measure.number) or (
-                    validation and block_phase(measure.number) == VALIDATION_PHASE)
+                ctx = measure_contexts[index_of[id(measure)]] if contexts else [()] * len(measure.values)
+                held = solo_out or (not by_solos and is_held_out(measure.number))
+                kept_out = held or (not solo_out and validation and block_phase(measure.number) == VALIDATION_PHASE)
+                if held:
+                    if seen_measures:
+                        seen_measure_runs.append(seen_measures)
+                    seen_measures = []
+                else:
+                    seen_measures.append(measure)
                 if kept_out:
                     if current:
                         train_runs.append(current)
-                    current = []
+                        train_contexts.append(current_ctx)
+                    current, current_ctx = [], []
                     k = max(0, Tx - len(measure.values))
-                    context = tuple(seen[-k:]) if k else ()
-                    if is_held_out(measure.number):
-                        held_out.append(HeldOut(measure.number, context, tuple(measure.values)))
+                    before = tuple(seen[-k:]) if k else ()
+                    before_ctx = tuple(seen_ctx[-k:]) if k else ()
+                    if held:
+                        held_out.append(HeldOut(measure.number, before, tuple(measure.values),
+                                                before_ctx + tuple(ctx) if contexts else (),
+                                                piece.spec.path.name, measure))
                     else:
-                        validation_runs.append(list(context) + list(measure.values))
+                        validation_runs.append(list(before) + list(measure.values))
+                        validation_contexts.append(list(before_ctx) + list(ctx))
                 else:
                     current.extend(measure.values)
+                    current_ctx.extend(ctx)
                 seen.extend(measure.values)
+                seen_ctx.extend(ctx)
             if current:
                 train_runs.append(current)
-    return Split(train_runs, held_out, validation_runs)
+                train_contexts.append(current_ctx)
+            if seen_measures:
+                seen_measure_runs.append(seen_measures)
+    return Split(train_runs, held_out, validation_runs, train_contexts if contexts else [],
+                 validation_contexts if contexts else [], by_solos, tuple(held_out_pieces), seen_measure_runs)
 
 
 @dataclass(frozen=True)
@@ -116,11 +209,14 @@ class Windows:
             shorter than Tx is followed by -1 up to Tx (the padding of its one window).
         starts: where each window begins in flat, int64 of shape (m,).
         Tx: window length in values.
+        features: each value's context as a multi-hot row, uint8 of shape (N, conditioning.WIDTH),
+            or None for the course's model (the previous value only).
     """
 
     flat: np.ndarray
     starts: np.ndarray
     Tx: int
+    features: np.ndarray | None = None
 
     @property
     def m(self) -> int:
@@ -133,7 +229,8 @@ class Windows:
         return self.flat[self.starts[:, None] + np.arange(self.Tx)[None, :]]
 
 
-def windows_of(runs: Sequence[Sequence[str]], vocab: Vocabulary, Tx: int, stride: int = 1) -> Windows:
+def windows_of(runs: Sequence[Sequence[str]], vocab: Vocabulary, Tx: int, stride: int = 1,
+               contexts: Sequence[Sequence[tuple[int, ...]]] | None = None) -> Windows:
     """The windows of runs of values: every start of every run (every stride-th), a short run padded.
 
     Args:
@@ -141,24 +238,34 @@ def windows_of(runs: Sequence[Sequence[str]], vocab: Vocabulary, Tx: int, stride
         vocab: the vocabulary that indexes them.
         Tx: window length in values.
         stride: values between window starts. Default 1 (every window).
+        contexts: per run, each value's context columns (jazzd.core.conditioning), or None.
     Returns:
         Windows; their array() is windows()'s one-hot X and Y as indices:
         X[:, t] is the one-hot of column t-1 (zeros at t = 0), Y[t] of column t.
     """
-    pieces, starts, at = [], [], 0
-    for run in runs:
+    pieces, starts, features, at = [], [], [], 0
+    for r, run in enumerate(runs):
         idx = vocab.encode(run).astype(np.int32)
         if not len(idx):
             continue
-        if len(idx) < Tx:
-            idx = np.concatenate([idx, np.full(Tx - len(idx), -1, np.int32)])
+        padding = max(0, Tx - len(idx))
+        if contexts is not None:
+            rows = np.zeros((len(idx) + padding, conditioning.WIDTH), np.uint8)
+            for i, columns in enumerate(contexts[r]):
+                rows[i, list(columns)] = 1
+            features.append(rows)
+        if padding:
+            idx = np.concatenate([idx, np.full(padding, -1, np.int32)])
             starts.append(np.array([at]))
         else:
             starts.append(at + np.arange(0, len(idx) - Tx + 1, stride))
         pieces.append(idx)
         at += len(idx)
     flat = np.concatenate(pieces).astype(np.int32) if pieces else np.zeros(0, np.int32)
-    return Windows(flat, np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, np.int64), Tx)
+    feats = None
+    if contexts is not None:
+        feats = np.concatenate(features) if features else np.zeros((0, conditioning.WIDTH), np.uint8)
+    return Windows(flat, np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, np.int64), Tx, feats)
 
 
 def window_indices(runs: Sequence[Sequence[str]], vocab: Vocabulary, Tx: int, stride: int = 1) -> np.ndarray:

@@ -1,42 +1,65 @@
-"""The quality report of a model: `jazzd evaluate MODEL [CORPUS]`, also saved at training time.
+"""`jazzd evaluate`: how good a model is, measured on held-out solos and against real ones.
 
-Two halves:
+Three parts, saved in a model's metadata at training and printed by
+`jazzd evaluate MODEL [CORPUS]`:
 
-1. Prediction, on the corpus's held-out bars (jazzd.pipeline.dataset's split): loss per
-   value (natural log) and perplexity of the LSTM next to unigram, bigram and
-   trigram baselines with Witten-Bell smoothing (jazzd.pipeline.baseline) fitted on the
-   same split's training bars.
-2. Generation, N bars improvised over the corpus's own chords (through the same
-   Soloist the daemon uses): the share of notes that sound as chord, scale,
-   approach and other tones next to the corpus's shares, the longest run of
-   one repeated value, the distinct 4-gram ratio of the values, and the longest
-   run of values copied verbatim from the corpus.
-
-Goals (issue 5): the LSTM beats the best n-gram on held-out loss; chord+scale
-share within 5 points of the corpus's; no repeated-value run above 8; no copied
-run above 16 at temperature 1.0.
+1. Prediction, on held-out bars (the model's own held-out solos, or every bar of
+   another corpus): the loss per value (natural log) of the LSTM next to
+   unigram, bigram and trigram baselines (Witten-Bell, jazzd.pipeline.baseline)
+   fitted on the model's own training bars; and the loss per *note*: the
+   probability of each exact note (pitch and duration; a rest by its duration)
+   summed over every value that could have played it, times the learned
+   realizer's probability of that pitch (jazzd.pipeline.pitches). MINGUS and
+   BebopNet report 3.82 and 3.80 nats per note on the same database.
+2. Solos against solos: SOLOS held-out solos of BARS bars each, next to as
+   many solos generated over the same chords (seeds 0, 1, ...): where notes fall
+   in the beat, notes per bar, mean absolute interval, pitch range, pitch-class
+   entropy over 1 and 4 bars (H1, H4) and grooving similarity (GS) by the
+   Jazz Transformer's MusDr definitions, and the shares of chord and scale
+   tones by MINGUS's. Loops of any period are found, and the longest stretch
+   copied from the training bars.
+3. Goals, each met or missed; none is judged on fewer than MIN_VERDICT_BARS bars.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+import random
 from collections import Counter
 from typing import Sequence
 
 import numpy as np
 
-from jazzd.pipeline.baseline import NgramModel, evaluate
-from jazzd.pipeline.corpus import Piece
-from jazzd.pipeline.dataset import split
-from jazzd.core.grammar import ELEMENT_TYPES, PITCHED_TYPES
-from jazzd.core.harmony import progression_from_json, progression_to_json
+from jazzd.core.conditioning import PHRASE_BARS
+from jazzd.core.grammar import PITCHED_TYPES
+from jazzd.core.harmony import chord_of, progression_from_json, progression_to_json
 from jazzd.core.improviser import Improviser
 from jazzd.core.solo import make_soloist, seeded_generators
+from jazzd.pipeline.baseline import NgramModel
+from jazzd.pipeline.dataset import HeldOut, piece_contexts, split
+from jazzd.pipeline.pitches import corpus_realizer, played
 
-GOAL_SHARE_POINTS = 5.0
-GOAL_REPEAT_RUN = 8
+MIN_VERDICT_BARS = 200
+SOLOS = 20
+BARS = 32
+ONSET_TOLERANCE = 1 / 24  # beats: an onset this close to a point of the grid sits on it
+ONSET_CLASSES = ("eighth", "sixteenth", "triplet", "finer")
+GROOVE_POSITIONS = 64  # onset positions per bar (MusDr / the Jazz Transformer: a 16th of a beat in 4/4)
+GROOVE_PAIRS = 1000
+LOOP_MIN = 16  # values: a stretch this long that repeats at once (any period) is a loop
+MAX_LOOP_PERIOD = 64
+MINGUS_PITCH_PER_NOTE = 3.82  # nats, MINGUS Table 1 (pitch 11.01 and duration 4.14 perplexity)
+BEBOPNET_PER_NOTE = 3.80  # nats, BebopNet retrained on WJazzD (joint perplexity 44.70)
+GOAL_ONSET_TVD = 0.08
+GOAL_RELATIVE = 0.15
+GOAL_H4_BITS = 0.1
+GOAL_CHORD_POINTS = 3.0
 GOAL_COPIED_RUN = 16
-NGRAM_FOR_DIVERSITY = 4
+NGRAMS = ((1, "unigram"), (2, "bigram"), (3, "trigram"))
 
+
+# -- statistics of a sequence of values --------------------------------------------------------
 
 def longest_repeat_run(values: Sequence[str]) -> int:
     """Length of the longest run of one value repeated back to back (0 for no values)."""
@@ -47,9 +70,29 @@ def longest_repeat_run(values: Sequence[str]) -> int:
     return best
 
 
-def distinct_ngram_ratio(values: Sequence[str], n: int = NGRAM_FOR_DIVERSITY) -> float:
+def longest_loop(values: Sequence[str], min_length: int = LOOP_MIN, max_period: int = MAX_LOOP_PERIOD) -> dict:
+    """The longest stretch of values that repeats itself at once, with any period up to max_period.
+
+    A stretch values[i:j] is periodic with period p when values[k] == values[k + p] for every k in
+    it; it is a loop when it is at least min_length long and holds two whole periods.
+    Returns:
+        {"period", "length", "start"} of the longest loop, or {"period": 0, "length": 0, "start": None}.
+    """
+    best = {"period": 0, "length": 0, "start": None}
+    n = len(values)
+    for p in range(1, min(max_period, n // 2) + 1):
+        run = 0
+        for k in range(n - p):
+            run = run + 1 if values[k] == values[k + p] else 0
+            length = run + p  # the matching stretch plus the period it repeats
+            if run and length >= max(min_length, 2 * p) and length > best["length"]:
+                best = {"period": p, "length": length, "start": k - run + 1}
+    return best
+
+
+def distinct_ngram_ratio(values: Sequence[str], n: int = 4) -> float:
     """Distinct n-grams / all n-grams of a value sequence (1.0 = nothing repeats; nan if shorter than n)."""
-    grams = [tuple(values[i : i + n]) for i in range(len(values) - n + 1)]
+    grams = [tuple(values[i: i + n]) for i in range(len(values) - n + 1)]
     return len(set(grams)) / len(grams) if grams else float("nan")
 
 
@@ -67,8 +110,8 @@ def longest_copied_run(generated: Sequence[str], runs: Sequence[Sequence[str]]) 
     gen = np.array([ids.get(v, -1) for v in generated], dtype=np.int32)
 
     def found(length: int) -> bool:
-        grams = {run[i : i + length].tobytes() for run in corpus for i in range(len(run) - length + 1)}
-        return any(gen[i : i + length].tobytes() in grams for i in range(len(gen) - length + 1))
+        grams = {run[i: i + length].tobytes() for run in corpus for i in range(len(run) - length + 1)}
+        return any(gen[i: i + length].tobytes() in grams for i in range(len(gen) - length + 1))
 
     lo, hi = 0, len(gen)  # found(lo) holds; find the largest such length
     while lo < hi:
@@ -87,128 +130,403 @@ def type_shares(kinds: Sequence[str]) -> dict[str, float]:
     return {k: 100.0 * counts[k] / total if total else float("nan") for k in PITCHED_TYPES}
 
 
-def corpus_runs(pieces: Sequence[Piece]) -> list[list[str]]:
-    """The corpus's values as runs of consecutive bars."""
-    return [[v for m in run for v in m.values] for piece in pieces for run in piece.runs()]
+# -- statistics of a solo ----------------------------------------------------------------------
+
+def onset_class(position: float, tolerance: float = ONSET_TOLERANCE) -> str:
+    """Where an onset sits in its beat: on an eighth-note point, else on a 16th, else on a triplet, else finer."""
+    f = position - math.floor(position)
+    for name, points in (("eighth", (0, 0.5, 1)), ("sixteenth", (0.25, 0.75)), ("triplet", (1 / 3, 2 / 3))):
+        if min(abs(f - p) for p in points) <= tolerance:
+            return name
+    return "finer"
 
 
-def prediction_report(model, pieces: Sequence[Piece]) -> dict:
-    """Held-out loss per value, perplexity and accuracy: the LSTM and the n-gram baselines.
+def mingus_tones(chord) -> tuple[frozenset, frozenset]:
+    """A chord's tones and scale as MINGUS's harmonic coherence counts them, as pitch classes.
 
-    Held-out bars with a value outside the model's vocabulary (a foreign corpus)
-    are left out and counted.
+    Chord tones: the chord symbol's pitches, with a major seventh added when it has fewer than four
+    (music21's "add 7"); scale: the chord tones with the root's major scale (music21's "add 2".."add 8").
+    Source: MINGUS, D_evaluate/eval_funct.py HarmonicCoherence and B_train/loadDB.py (read, not copied);
+        it compares pitch names, jazzd pitch classes (an enharmonic spelling is the same tone).
+    """
+    tones = set(chord.pitch_classes)
+    if len(tones) < 4:
+        tones.add((chord.root + 11) % 12)
+    scale = tones | {(chord.root + step) % 12 for step in (0, 2, 4, 5, 7, 9, 11)}
+    return frozenset(tones), frozenset(scale)
+
+
+def pitch_class_entropy(bars: Sequence[Sequence[int]], window: int) -> float:
+    """MusDr's H: the mean, over every window of `window` consecutive bars holding notes, of the entropy
+    (bits) of its pitch-class histogram. Source: MusDr eval_metrics.compute_piece_pitch_entropy."""
+    window = min(window, len(bars))
+    entropies = []
+    for start in range(0, len(bars) - window + 1):
+        counts = np.bincount([p % 12 for bar in bars[start:start + window] for p in bar], minlength=12)
+        if counts.sum():
+            q = counts[counts > 0] / counts.sum()
+            entropies.append(float(-(q * np.log2(q)).sum()))
+    return float(np.mean(entropies)) if entropies else float("nan")
+
+
+def groove_similarity(bars: Sequence[Sequence[float]], bar_length: float, seed: int = 0) -> float:
+    """MusDr's GS: the mean over pairs of bars (at most GROOVE_PAIRS, drawn at random) of 1 minus the share
+    of the GROOVE_POSITIONS onset positions where one bar has an onset and the other not.
+    Source: MusDr eval_metrics.compute_piece_groove_similarity."""
+    vectors = []
+    for onsets in bars:
+        v = np.zeros(GROOVE_POSITIONS, bool)
+        for o in onsets:
+            v[min(GROOVE_POSITIONS - 1, int(round(o / bar_length * GROOVE_POSITIONS)))] = True
+        vectors.append(v)
+    pairs = list(itertools.combinations(range(len(vectors)), 2))
+    if len(pairs) > GROOVE_PAIRS:
+        pairs = random.Random(seed).sample(pairs, GROOVE_PAIRS)
+    if not pairs:
+        return float("nan")
+    return float(np.mean([1 - np.sum(vectors[a] != vectors[b]) / GROOVE_POSITIONS for a, b in pairs]))
+
+
+def solo_statistics(notes, bars: int, bar_length: float) -> dict:
+    """Statistics of one solo.
+
+    Args:
+        notes: (onset in beats from the solo's start, MIDI note number, chord, onset as played) per note.
+        bars: the solo's length in bars. bar_length: beats per bar.
+    Returns:
+        {"onsets": Counter of ONSET_CLASSES, "notes_per_bar", "intervals": absolute intervals (semitones),
+        "range" (semitones), "H1", "H4", "GS", "chord_tones", "scale_tones" (counts), "notes"}.
+    """
+    by_bar_pitches = [[] for _ in range(bars)]
+    by_bar_onsets = [[] for _ in range(bars)]
+    chord_hits = scale_hits = 0
+    for onset, pitch, chord, played_at in notes:
+        bar = min(bars - 1, int(math.floor(onset / bar_length + 1e-9)))
+        by_bar_pitches[bar].append(pitch)
+        by_bar_onsets[bar].append(onset - bar * bar_length)
+        tones, scale = mingus_tones(chord)
+        chord_hits += pitch % 12 in tones
+        scale_hits += pitch % 12 in scale
+    pitches = [p for _, p, _, _ in notes]
+    return {
+        "onsets": Counter(onset_class(played) for _, _, _, played in notes),
+        "notes": len(notes),
+        "notes_per_bar": len(notes) / bars,
+        "intervals": [abs(b - a) for a, b in zip(pitches, pitches[1:])],
+        "range": (max(pitches) - min(pitches)) if pitches else 0,
+        "H1": pitch_class_entropy(by_bar_pitches, 1),
+        "H4": pitch_class_entropy(by_bar_pitches, 4),
+        "GS": groove_similarity(by_bar_onsets, bar_length),
+        "chord_tones": chord_hits,
+        "scale_tones": scale_hits,
+    }
+
+
+def summarize(stats: Sequence[dict]) -> dict:
+    """Means over solos (pooled where a figure is a share), as the comparison table prints them."""
+    onsets = sum((s["onsets"] for s in stats), Counter())
+    total = sum(onsets.values()) or 1
+    notes = sum(s["notes"] for s in stats) or 1
+    intervals = [i for s in stats for i in s["intervals"]]
+    ranges = [s["range"] for s in stats]
+    return {
+        "solos": len(stats),
+        "onsets": {k: onsets[k] / total for k in ONSET_CLASSES},
+        "notes_per_bar": float(np.mean([s["notes_per_bar"] for s in stats])) if stats else float("nan"),
+        "mean_interval": float(np.mean(intervals)) if intervals else float("nan"),
+        "range": float(np.mean(ranges)) if ranges else float("nan"),
+        "range_sd": float(np.std(ranges)) if ranges else float("nan"),
+        "H1": float(np.nanmean([s["H1"] for s in stats])) if stats else float("nan"),
+        "H4": float(np.nanmean([s["H4"] for s in stats])) if stats else float("nan"),
+        "GS": float(np.nanmean([s["GS"] for s in stats])) if stats else float("nan"),
+        "chord_tones": 100.0 * sum(s["chord_tones"] for s in stats) / notes,
+        "scale_tones": 100.0 * sum(s["scale_tones"] for s in stats) / notes,
+    }
+
+
+def total_variation(p: dict, q: dict) -> float:
+    """Half the sum of absolute differences of two distributions over the same keys."""
+    return 0.5 * sum(abs(p[k] - q[k]) for k in p)
+
+
+# -- the held-out bars and the note probabilities ----------------------------------------------
+
+def every_bar(pieces, Tx: int, contexts: bool) -> list[HeldOut]:
+    """Every bar of a corpus as a held-out bar (a corpus the model never trained on)."""
+    held = []
+    for piece in pieces:
+        ctx = piece_contexts(piece) if contexts else None
+        index_of = {id(m): i for i, m in enumerate(piece.measures)}
+        for run in piece.runs():
+            seen, seen_ctx = [], []
+            for measure in run:
+                c = ctx[index_of[id(measure)]] if contexts else []
+                k = max(0, Tx - len(measure.values))
+                held.append(HeldOut(measure.number, tuple(seen[-k:]) if k else (), tuple(measure.values),
+                                    (tuple(seen_ctx[-k:]) if k else ()) + tuple(c) if contexts else (),
+                                    piece.spec.path.name, measure))
+                seen.extend(measure.values)
+                seen_ctx.extend(c)
+    return held
+
+
+class NoteScorer:
+    """The probability of exact notes: each value that could have played a note, weighted by the model's
+    probability of that value, times the realizer's probability of the pitch given the value."""
+
+    def __init__(self, model):
+        vocab = model.vocab
+        self.realizer = corpus_realizer(model.pitch_choice)
+        self.parsed = vocab.parsed
+        self.kinds = np.array([v.kind for v in self.parsed])
+        self.durations = np.array([v.duration for v in self.parsed])
+        self.bounded = np.array([v.has_bounds for v in self.parsed])
+        self.lower = np.array([v.lower if v.has_bounds else 0 for v in self.parsed])
+        self.upper = np.array([v.upper if v.has_bounds else 0 for v in self.parsed])
+
+    def probability(self, probs: np.ndarray, note) -> float:
+        """P(note) from one step's distribution over values (probs, shape (n_values,)) and a pitches.Played."""
+        d = note.value.duration
+        if note.pitch is None:
+            return float(probs[(self.kinds == "R") & (self.durations == d)].sum())
+        kind = note.chord.types[note.pitch % 12]
+        mask = (self.kinds == kind) & (self.durations == d)
+        if note.previous is not None:
+            step = note.pitch - note.previous
+            mask &= ~self.bounded | ((self.lower <= step) & (step <= self.upper))
+        else:
+            mask &= ~self.bounded
+        total = 0.0
+        for j in np.flatnonzero(mask):
+            if probs[j] < 1e-12:
+                continue
+            if note.previous is None:  # the first note of a run: any tone of its type, by register
+                found = [p for p in range(128) if note.chord.types[p % 12] == kind]
+                weights = self.realizer.choice.pitch[found]
+                share = np.exp(weights - weights.max())
+                share = share / share.sum()
+            else:
+                found, share = self.realizer.distribution(self.parsed[j], note.chord, note.previous,
+                                                          note.previous_interval)
+            if note.pitch in found:
+                total += probs[j] * share[found.index(note.pitch)]
+        return total
+
+
+def _played_by_measure(pieces) -> dict[int, list]:
+    """id(measure) -> its pitches.Played, walking each piece's runs of bars."""
+    table: dict[int, list] = {}
+    for piece in pieces:
+        for run in piece.runs():
+            for p in played(run):
+                table.setdefault(id(p.measure), []).append(p)
+    return table
+
+
+def prediction_report(model, held_out: Sequence[HeldOut], train_runs, pieces) -> dict:
+    """Held-out loss per value (LSTM and n-grams) and loss per note, on bars whose values the model knows.
 
     Returns:
-        {"lstm"|"unigram"|"bigram"|"trigram": baseline.evaluate's dict,
-         "bars": held-out bars scored, "bars_left_out": bars with unknown values}.
+        {"lstm"|"unigram"|"bigram"|"trigram": baseline.evaluate's dict (+ "per_note" nats, "notes"),
+         "bars": bars scored, "bars_left_out": bars with values the model does not know,
+         "unreachable_notes": notes no value of the model could have played}.
     """
     vocab = model.vocab
-    data = split(pieces, model.Tx)
-    known = [h for h in data.held_out if all(v in vocab.index for v in (*h.context, *h.target))]
-    train_runs = [[v for v in run if v in vocab.index] for run in data.train_runs]
-    encoded = [vocab.encode(r) for r in train_runs if r]
-    report = {"lstm": evaluate(Improviser(model.weights, vocab).predictor(), known, vocab)}
-    for order, name in ((1, "unigram"), (2, "bigram"), (3, "trigram")):
-        report[name] = evaluate(NgramModel(order, vocab.n_values).fit(encoded).predictor(), known, vocab)
+    known = [h for h in held_out if all(v in vocab.index for v in (*h.context, *h.target))]
+    encoded = [vocab.encode(r) for r in ([v for v in run if v in vocab.index] for run in train_runs) if r]
+    improviser = Improviser(model.weights, vocab)
+    conditioned = improviser.conditioned
+    predictors = {"lstm": improviser.predictor()}
+    for order, name in NGRAMS:
+        ngram_predict = NgramModel(order, vocab.n_values).fit(encoded).predictor()
+        predictors[name] = (lambda f: lambda context, target, contexts=None: f(context, target))(ngram_predict)
+    report = {name: _score(predict, known, vocab, conditioned and name == "lstm") for name, predict in predictors.items()}
+    scorer = NoteScorer(model)
+    played_of = _played_by_measure(pieces)
+    unreachable = 0
+    for name, predict in predictors.items():
+        nll, notes = 0.0, 0
+        for h in known:
+            contexts = list(h.contexts) if conditioned and name == "lstm" and h.contexts else None
+            probs = predict(vocab.encode(h.context), vocab.encode(h.target), contexts)
+            for row, note in zip(probs, played_of.get(id(h.measure), [])):
+                p = scorer.probability(row, note)
+                if p <= 0:
+                    unreachable += name == "lstm"
+                    continue
+                nll -= math.log(p)
+                notes += 1
+        report[name]["per_note"] = nll / notes if notes else float("nan")
+        report[name]["notes"] = notes
     report["bars"] = len(known)
-    report["bars_left_out"] = len(data.held_out) - len(known)
+    report["bars_left_out"] = len(held_out) - len(known)
+    report["unreachable_notes"] = unreachable
     return report
 
 
-def generation_report(model, pieces: Sequence[Piece], bars: int = 64, temperature: float = 1.0,
-                      seed: int | None = 0, low: int = 52, high: int = 81) -> dict:
-    """Statistics of `bars` bars generated over the corpus's chords, next to the corpus's own.
+def _score(predict, held_out, vocab, conditioned: bool) -> dict:
+    nll, hits, n = 0.0, 0, 0
+    for bar in held_out:
+        context, target = vocab.encode(bar.context), vocab.encode(bar.target)
+        probs = predict(context, target, list(bar.contexts) if conditioned and bar.contexts else None)
+        picked = probs[np.arange(len(target)), target]
+        nll -= float(np.log(np.maximum(picked, 1e-12)).sum())
+        hits += int((probs.argmax(axis=1) == target).sum())
+        n += len(target)
+    if n == 0:
+        return {"loss": float("nan"), "perplexity": float("nan"), "accuracy": float("nan"), "values": 0}
+    return {"loss": nll / n, "perplexity": math.exp(nll / n), "accuracy": hits / n, "values": n}
+
+
+# -- solos against solos ------------------------------------------------------------------------
+
+def first_bars(piece, bars: int):
+    """The first `bars` measures of a piece's longest run of consecutive bars (fewer if it is shorter),
+    from its first bar that starts a 4-bar phrase (bar number 1, 5, 9, ...), as generate's bar 1 does."""
+    run = max(piece.runs(), key=len)
+    skip = next((i for i, m in enumerate(run[:PHRASE_BARS]) if (m.number - 1) % PHRASE_BARS == 0), 0)
+    return run[skip:skip + bars]
+
+
+def real_solo(measures) -> tuple[dict, int, float]:
+    """The statistics of a real solo's measures, with its bar count and bar length."""
+    origin, length = measures[0].offset, measures[0].length
+    notes = []
+    for m in measures:
+        starts = [o for o, _, _ in m.chords]
+        pitched = [n for n in m.notes if n.pitch is not None]
+        for n, played_at in zip(pitched, m.played or [n.offset for n in pitched]):
+            k = max(0, int(np.searchsorted(starts, n.offset + 1e-9, "right")) - 1)
+            _, pitches, figure = m.chords[k]
+            notes.append((n.offset - origin, n.pitch, chord_of(tuple(pitches), figure), played_at - m.offset))
+    return solo_statistics(notes, len(measures), length), len(measures), length
+
+
+def generated_solo(model, measures, seed: int, temperature: float, top_p: float, low: int, high: int):
+    """A solo generated over the chords of real measures (their bars, looped once): (statistics, values)."""
+    harmony = progression_from_json(progression_to_json(measures), "held-out chords")
+    soloist = make_soloist(model, harmony, seeded_generators(seed), temperature=temperature, top_p=top_p,
+                           low=low, high=high)
+    end = len(measures) * harmony.beats_per_bar
+    events, notes = [], []
+    while soloist.horizon < end:
+        event = soloist.next_event()
+        events.append(event)
+        if event.note is not None and event.onset < end:
+            notes.append((event.onset, event.note.pitch, event.chord, event.onset % harmony.beats_per_bar))
+    return solo_statistics(notes, len(measures), harmony.beats_per_bar), [e.value for e in events]
+
+
+def solo_report(model, solos, train_runs, count: int = SOLOS, bars: int = BARS, temperature: float = 1.0,
+                top_p: float = 1.0, seed: int = 0, low: int = 52, high: int = 81) -> dict:
+    """Real solos and solos generated over their chords, side by side (see the module docstring)."""
+    chosen = [p for p in solos if len(max(p.runs(), key=len)) >= min(bars, 8)][:count]
+    real, generated, loops, copied, values = [], [], [], 0, 0
+    for i, piece in enumerate(chosen):
+        measures = first_bars(piece, bars)
+        stats, _, _ = real_solo(measures)
+        real.append(stats)
+        stats, solo_values = generated_solo(model, measures, seed + i, temperature, top_p, low, high)
+        generated.append(stats)
+        loops.append(longest_loop(solo_values))
+        copied = max(copied, longest_copied_run(solo_values, train_runs))
+        values += len(solo_values)
+    real_summary, generated_summary = summarize(real), summarize(generated)
+    worst_loop = max(loops, key=lambda lp: lp["length"], default={"period": 0, "length": 0, "start": None})
+    return {"solos": len(chosen), "bars": bars, "temperature": temperature, "top_p": top_p, "seed": seed,
+            "real": real_summary, "generated": generated_summary, "values": values,
+            "onset_tvd": total_variation(real_summary["onsets"], generated_summary["onsets"]),
+            "longest_loop": worst_loop, "longest_copied_run": copied,
+            "files": [p.spec.path.name for p in chosen]}
+
+
+# -- the whole report ---------------------------------------------------------------------------
+
+def goals(prediction: dict, solos: dict) -> dict[str, bool | None]:
+    """Each goal met (True), missed (False), or not judged (None: fewer than MIN_VERDICT_BARS bars scored)."""
+    judged = prediction["bars"] >= MIN_VERDICT_BARS
+    real, gen = solos["real"], solos["generated"]
+
+    def close(key):
+        return abs(gen[key] - real[key]) <= GOAL_RELATIVE * real[key]
+
+    best = min(prediction[name]["loss"] for _, name in NGRAMS)
+    results = {
+        "lstm beats every n-gram on held-out loss per value": prediction["lstm"]["loss"] < best,
+        f"loss per note below BebopNet's {BEBOPNET_PER_NOTE} nats": prediction["lstm"]["per_note"] < BEBOPNET_PER_NOTE,
+        f"onset positions within {GOAL_ONSET_TVD} (total variation) of the real solos'": solos["onset_tvd"] <= GOAL_ONSET_TVD,
+        f"notes per bar within {GOAL_RELATIVE:.0%} of the real solos'": close("notes_per_bar"),
+        f"mean absolute interval within {GOAL_RELATIVE:.0%}": close("mean_interval"),
+        f"pitch range within {GOAL_RELATIVE:.0%}": close("range"),
+        f"H4 within {GOAL_H4_BITS} bit": abs(gen["H4"] - real["H4"]) <= GOAL_H4_BITS,
+        f"chord-tone share within {GOAL_CHORD_POINTS:g} points": abs(gen["chord_tones"] - real["chord_tones"]) <= GOAL_CHORD_POINTS,
+        "no loop in the generated solos": solos["longest_loop"]["length"] == 0,
+        f"longest run copied from the training bars <= {GOAL_COPIED_RUN}": solos["longest_copied_run"] <= GOAL_COPIED_RUN,
+    }
+    return {goal: (bool(met) if judged else None) for goal, met in results.items()}
+
+
+def quality_report(model, pieces, *, training_pieces=None, count: int = SOLOS, bars: int = BARS,
+                   temperature: float = 1.0, top_p: float = 1.0, seed: int = 0, low: int = 52,
+                   high: int = 81) -> dict:
+    """The whole report: {"prediction", "solos", "goals", "held_out"}.
 
     Args:
         model: a loaded jazzd.core.modeldir.ModelDir.
-        pieces: the corpus (its chords, in order and looped, are the harmony).
-        bars: how many bars to generate.
-        temperature: sampling temperature.
-        seed: for a repeatable report.
-        low, high: the realizer's pitch range (MIDI note numbers).
-    Returns:
-        {"bars", "values", "notes", "temperature", "seed",
-         "types": {"generated": {C,S,A,X: %}, "corpus": {...}},
-         "chord_scale_points": generated minus corpus chord+scale share,
-         "longest_repeat_run", "distinct_4gram_ratio", "longest_copied_run",
-         "corpus": {"longest_repeat_run", "distinct_4gram_ratio"}}.
+        pieces: the corpus to test on: the model's own (its held-out solos or bars are used), or another.
+        training_pieces: the model's own corpus when `pieces` is another one (its training bars fit the
+            n-grams and are what "copied" is measured against); None: `pieces` is the model's own corpus.
+        count, bars: how many held-out solos, and how many bars of each, are compared with generated ones.
+        temperature, top_p, seed: of the generated solos. low, high: their pitch range (MIDI note numbers).
     """
-    measures = [m for p in pieces for m in p.measures]
-    harmony = progression_from_json(progression_to_json(measures))
-    soloist = make_soloist(model, harmony, seeded_generators(seed), temperature=temperature, low=low, high=high)
-    end = bars * harmony.beats_per_bar
-    events = []
-    while soloist.horizon < end:
-        events.append(soloist.next_event())
-    values = [e.value for e in events]
-    heard = [e.chord.types[e.note.pitch % 12] for e in events if e.note is not None]
-    runs = corpus_runs(pieces)
-    corpus_values = [v for run in runs for v in run]
-    generated_shares = type_shares(heard)
-    corpus_shares = type_shares([v.split(",", 1)[0] for v in corpus_values])
-    return {
-        "bars": bars,
-        "values": len(values),
-        "notes": len(heard),
-        "temperature": temperature,
-        "seed": seed,
-        "types": {"generated": generated_shares, "corpus": corpus_shares},
-        "chord_scale_points": (generated_shares["C"] + generated_shares["S"]) - (corpus_shares["C"] + corpus_shares["S"]),
-        "longest_repeat_run": longest_repeat_run(values),
-        "distinct_4gram_ratio": distinct_ngram_ratio(values),
-        "longest_copied_run": longest_copied_run(values, runs),
-        "corpus": {"longest_repeat_run": longest_repeat_run(corpus_values),
-                   "distinct_4gram_ratio": distinct_ngram_ratio(corpus_values)},
-    }
-
-
-def goals(prediction: dict, generation: dict) -> dict[str, bool]:
-    """Which of issue 5's goals the report meets."""
-    best_ngram = min(prediction[k]["loss"] for k in ("unigram", "bigram", "trigram"))
-    return {
-        "lstm beats the best n-gram on held-out loss": bool(prediction["lstm"]["loss"] < best_ngram),
-        f"chord+scale share within {GOAL_SHARE_POINTS:g} points of the corpus": bool(
-            abs(generation["chord_scale_points"]) <= GOAL_SHARE_POINTS),
-        f"longest repeated-value run <= {GOAL_REPEAT_RUN}": generation["longest_repeat_run"] <= GOAL_REPEAT_RUN,
-        f"longest copied run <= {GOAL_COPIED_RUN}": generation["longest_copied_run"] <= GOAL_COPIED_RUN,
-    }
-
-
-def quality_report(model, pieces: Sequence[Piece], bars: int = 64, temperature: float = 1.0,
-                   seed: int | None = 0) -> dict:
-    """The whole report: {"prediction": ..., "generation": ..., "goals": ...}."""
-    prediction = prediction_report(model, pieces)
-    generation = generation_report(model, pieces, bars, temperature, seed)
-    return {"prediction": prediction, "generation": generation, "goals": goals(prediction, generation)}
-
-
-def format_loss_table(scores: dict) -> str:
-    """Loss per value, perplexity and accuracy per model ({name: baseline.evaluate's dict}) as a table."""
-    lines = [f"{'model':<10}{'loss/value':>11}{'perplexity':>12}{'accuracy':>10}"]
-    for name, r in scores.items():
-        lines.append(f"{name:<10}{r['loss']:>11.3f}{r['perplexity']:>12.2f}{r['accuracy']:>10.3f}")
-    return "\n".join(lines)
+    conditioned = model.weights.context_width > 0
+    own = training_pieces is None
+    data = split(training_pieces if not own else pieces, model.Tx, contexts=conditioned)
+    if own:
+        held_out = data.held_out
+        solos = list(data.held_out_pieces) if data.by_solos else list(pieces)
+        described = (f"{len(data.held_out_pieces)} held-out solos, {len(held_out)} bars" if data.by_solos
+                     else f"{len(held_out)} held-out bars (one 4-bar block in five)")
+    else:
+        held_out = every_bar(pieces, model.Tx, conditioned)
+        solos = list(pieces)
+        described = f"every bar of another corpus: {len(pieces)} file(s), {len(held_out)} bars"
+    prediction = prediction_report(model, held_out, data.train_runs, pieces)
+    solos_report = solo_report(model, solos, data.train_runs, count, bars, temperature, top_p, seed, low, high)
+    return {"held_out": described, "prediction": prediction, "solos": solos_report,
+            "goals": goals(prediction, solos_report)}
 
 
 def format_quality_report(report: dict) -> str:
     """The report as the tables `jazzd evaluate` prints."""
-    p, g = report["prediction"], report["generation"]
-    lines = [f"held-out bars: {p['bars']}" + (f" ({p['bars_left_out']} left out: values the model does not know)"
-                                             if p["bars_left_out"] else ""),
-             format_loss_table({name: p[name] for name in ("lstm", "unigram", "bigram", "trigram")})]
+    p, s = report["prediction"], report["solos"]
+    lines = [f"held out: {report['held_out']}; {p['bars']} bars scored"
+             + (f" ({p['bars_left_out']} left out: values the model does not know)" if p["bars_left_out"] else "")]
+    lines.append(f"{'model':<10}{'loss/value':>11}{'perplexity':>12}{'accuracy':>10}{'nats/note':>11}")
+    for _, name in (("", "lstm"),) + NGRAMS:
+        r = p[name]
+        lines.append(f"{name:<10}{r['loss']:>11.3f}{r['perplexity']:>12.2f}{r['accuracy']:>10.3f}{r['per_note']:>11.3f}")
+    lines.append(f"for scale, on the Weimar Jazz Database: MINGUS {MINGUS_PITCH_PER_NOTE} and BebopNet "
+                 f"{BEBOPNET_PER_NOTE} nats per note (pitch and duration)"
+                 + (f"; {p['unreachable_notes']} notes no value could play, left out" if p["unreachable_notes"] else ""))
+    real, gen = s["real"], s["generated"]
     lines.append("")
-    lines.append(f"generated: {g['bars']} bars over the corpus's chords, {g['values']} values, {g['notes']} notes, "
-                 f"temperature {g['temperature']:g}, seed {g['seed']}")
-    lines.append(f"{'tone type':<16}{'generated %':>12}{'corpus %':>10}")
-    for k in PITCHED_TYPES:
-        lines.append(f"{ELEMENT_TYPES[k]:<16}{g['types']['generated'][k]:>12.1f}{g['types']['corpus'][k]:>10.1f}")
-    lines.append(f"{'chord+scale':<16}{g['types']['generated']['C'] + g['types']['generated']['S']:>12.1f}"
-                 f"{g['types']['corpus']['C'] + g['types']['corpus']['S']:>10.1f}")
-    lines.append(f"longest repeated-value run: {g['longest_repeat_run']} (corpus {g['corpus']['longest_repeat_run']})")
-    lines.append(f"distinct 4-gram ratio: {g['distinct_4gram_ratio']:.3f} (corpus {g['corpus']['distinct_4gram_ratio']:.3f})")
-    lines.append(f"longest run copied from the corpus: {g['longest_copied_run']} values")
+    lines.append(f"{s['solos']} solos of {s['bars']} bars: the real ones, and generated over their chords "
+                 f"(temperature {s['temperature']:g}, top_p {s['top_p']:g}, seeds {s['seed']}..{s['seed'] + max(0, s['solos'] - 1)})")
+    lines.append(f"{'figure':<38}{'real':>16}{'generated':>16}")
+    onsets = lambda d: " / ".join(f"{100 * d[k]:.0f}" for k in ONSET_CLASSES)  # noqa: E731
+    lines.append(f"{'onsets: eighth/16th/triplet/finer %':<38}{onsets(real['onsets']):>16}{onsets(gen['onsets']):>16}")
+    for label, key, fmt in (("notes per bar", "notes_per_bar", ".2f"), ("mean absolute interval", "mean_interval", ".2f"),
+                            ("pitch range (semitones)", "range", ".1f"), ("H1 (bits)", "H1", ".2f"),
+                            ("H4 (bits)", "H4", ".2f"), ("GS", "GS", ".3f"), ("chord tones % (MINGUS)", "chord_tones", ".1f"),
+                            ("scale tones % (MINGUS)", "scale_tones", ".1f")):
+        lines.append(f"{label:<38}{format(real[key], fmt):>16}{format(gen[key], fmt):>16}")
+    lines.append(f"onset total variation distance: {s['onset_tvd']:.3f}")
+    loop = s["longest_loop"]
+    lines.append("loops: none" if not loop["length"] else
+                 f"longest loop: {loop['length']} values repeating with period {loop['period']}")
+    lines.append(f"longest run copied from the training bars: {s['longest_copied_run']} values")
     lines.append("")
     for goal, met in report["goals"].items():
-        lines.append(f"[{'met' if met else 'MISSED'}] {goal}")
+        lines.append(f"[{'met' if met else 'MISSED' if met is False else f'not judged: under {MIN_VERDICT_BARS} bars'}] {goal}")
     return "\n".join(lines)
-

@@ -82,7 +82,7 @@ def _cells(weights: LSTMWeights):
     cells = []
     for layer, cell in enumerate(weights.cells()):
         lstm = keras.layers.LSTM(n_a, return_state=True, name=layer_prefix(layer))
-        lstm.build((None, 1, n_values if layer == 0 else n_a))
+        lstm.build((None, 1, weights.kernel.shape[0] if layer == 0 else n_a))
         lstm.set_weights(list(cell))
         cells.append(lstm)
     densor = keras.layers.Dense(n_values, activation="softmax", name="dense")
@@ -114,13 +114,13 @@ def one_step_model(weights: LSTMWeights) -> keras.Model:
     Args:
         weights: the trained weights.
     Returns:
-        A model with inputs x (batch, 1, n_values) and, per layer, a0 and c0
-        (batch, n_a); outputs the softmax (batch, n_values) and, per layer, the
-        new a and c (batch, n_a).
+        A model with inputs x (batch, 1, n_values + context_width: the previous value's one-hot,
+        then a conditioned model's context) and, per layer, a0 and c0 (batch, n_a); outputs the
+        softmax (batch, n_values) and, per layer, the new a and c (batch, n_a).
     Source: course `music_inference_model`, a single step.
     """
     cells, densor = _cells(weights)
-    x = keras.Input(shape=(1, weights.n_values), name="x")
+    x = keras.Input(shape=(1, weights.kernel.shape[0]), name="x")
     states = _state_inputs(weights)
     probs, new_states = _step(cells, densor, x, states)
     return keras.Model([x, *[t for pair in states for t in pair]], [probs, *[t for pair in new_states for t in pair]],
@@ -136,8 +136,12 @@ def music_inference_model(weights: LSTMWeights, Ty: int = 50) -> keras.Model:
     Returns:
         A model with inputs x0 (1, 1, n_values) and, per layer, a0, c0 (1, n_a),
         and Ty outputs, each a softmax of shape (1, n_values).
+    Raises:
+        ValueError: for a conditioned model (it needs each step's context, which the course's graph has not).
     Source: course `music_inference_model` (argmax + one_hot + RepeatVector).
     """
+    if weights.context_width:
+        raise ValueError("the course's inference graph feeds back values only; a conditioned model needs contexts")
     cells, densor = _cells(weights)
     n_values = weights.n_values
     x0 = keras.Input(shape=(1, n_values), name="x0")
@@ -176,7 +180,7 @@ def fit(X: np.ndarray, Y: np.ndarray, n_a: int = 64, epochs: int = 100, batch_si
 
 
 def indexed_training_model(n_values: int, n_a: int = 64, Tx: int | None = None, layers: int = 1,
-                           dropout: float = 0.0) -> keras.Model:
+                           dropout: float = 0.0, context_width: int = 0) -> keras.Model:
     """training_model fed with value indices: one-hot inside the graph, for corpora too big for one-hot X.
 
     Args:
@@ -184,19 +188,27 @@ def indexed_training_model(n_values: int, n_a: int = 64, Tx: int | None = None, 
         dropout: share of the LSTM output dropped before the Dense while
             training (regularisation for small corpora; no weights, so the
             inference step is unchanged). Default 0 (the course).
+        context_width: columns of each step's context (jazzd.core.conditioning.WIDTH for a
+            conditioned model), joined after the previous value's one-hot. Default 0 (the course).
     Returns:
         An uncompiled model: int32 input (m, Tx) of the previous value's index
-        per step (-1 = the zero vector) -> softmax (m, Tx, n_values), with the
-        same layer names and weights as training_model.
+        per step (-1 = the zero vector), and for a conditioned model the context
+        (m, Tx, context_width) -> softmax (m, Tx, n_values), with the same layer
+        names and weights as training_model (the first kernel's rows: values, then context).
     """
     indices = keras.Input(shape=(Tx,), dtype="int32", name="X_indices")
     a = keras.ops.one_hot(indices, n_values)  # -1 gives the all-zero vector (the course's x0)
+    inputs = indices
+    if context_width:
+        context = keras.Input(shape=(Tx, context_width), dtype="float32", name="X_context")
+        a = keras.layers.Concatenate(axis=-1, name="value_and_context")([a, context])
+        inputs = [indices, context]
     for layer in range(layers):
         a = keras.layers.LSTM(n_a, return_sequences=True, name=layer_prefix(layer))(a)
     if dropout:
         a = keras.layers.Dropout(dropout, name="dropout")(a)
     out = keras.layers.Dense(n_values, activation="softmax", name="dense")(a)
-    return keras.Model(indices, out, name="djmodel_indexed")
+    return keras.Model(inputs, out, name="djmodel_indexed")
 
 
 def smoothed_sparse_crossentropy(label_smoothing: float):
@@ -266,14 +278,18 @@ def window_dataset(windows, batch_size: int, shuffle: bool = True, seed: int | N
     import tensorflow as tf
 
     flat = tf.constant(windows.flat, dtype=tf.int32)
+    features = tf.constant(windows.features) if windows.features is not None else None
     offsets = tf.range(windows.Tx, dtype=tf.int64)
     data = tf.data.Dataset.from_tensor_slices(windows.starts)
     if shuffle:
         data = data.shuffle(max(1, windows.m), seed=seed, reshuffle_each_iteration=True)
 
     def cut(starts):
-        w = tf.gather(flat, starts[:, None] + offsets[None, :])
+        positions = starts[:, None] + offsets[None, :]
+        w = tf.gather(flat, positions)
         inputs = tf.concat([tf.fill([tf.shape(w)[0], 1], -1), w[:, :-1]], axis=1)
+        if features is not None:  # step t hears the context of value t, the one it predicts
+            inputs = (inputs, tf.cast(tf.gather(features, positions), tf.float32))
         return inputs, tf.maximum(w, 0), tf.cast(w >= 0, tf.float32)
 
     options = tf.data.Options()
@@ -337,8 +353,9 @@ def fit_windows(train, n_values: int, validation=None, n_a: int = 64, epochs: in
     strategy = strategy or distribution_strategy("default")
     loss_fn = smoothed_sparse_crossentropy(label_smoothing)
     plain_ce = smoothed_sparse_crossentropy(0.0)
+    context_width = train.features.shape[1] if train.features is not None else 0
     with strategy.scope():
-        model = indexed_training_model(n_values, n_a, train.Tx, layers, dropout)
+        model = indexed_training_model(n_values, n_a, train.Tx, layers, dropout, context_width)
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=BETA_1, beta_2=BETA_2)
         optimizer.build(model.trainable_variables)
     scale = float(batch_size * train.Tx)  # the mean over a whole global batch, as Keras's sum_over_batch_size

@@ -19,7 +19,11 @@ from jazzd import __version__
 import numpy as np
 
 from jazzd.pipeline.corpus import Piece
-from jazzd.pipeline.dataset import HOLDOUT_BLOCK, HOLDOUT_EVERY, HOLDOUT_PHASE, VALIDATION_PHASE, split, windows_of
+from jazzd.core.conditioning import NAME
+from jazzd.core.pitch_choice import fit as fit_choice
+from jazzd.pipeline.dataset import (HOLDOUT_BLOCK, HOLDOUT_EVERY, HOLDOUT_PHASE, HOLDOUT_SOLOS_EVERY,
+                                    VALIDATION_PHASE, split, windows_of)
+from jazzd.pipeline.pitches import choice_examples
 from jazzd.core.harmony import progression_to_json
 from jazzd.core.modeldir import ModelDir, save_model
 from jazzd.core.vocab import Vocabulary
@@ -71,8 +75,8 @@ def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = defa
           batch_size: int = default("train.batch_size"), workers: int = default("train.workers"),
           learning_rate: float = default("train.learning_rate"),
           label_smoothing: float = default("train.label_smoothing"), strategy: str = default("train.strategy"),
-          verbose: int = 2,
-          echo: Callable[[str], None] = print, evaluate_bars: int = 64, progress: bool | None = None,
+          conditioning: str = default("train.conditioning"), verbose: int = 2,
+          echo: Callable[[str], None] = print, progress: bool | None = None,
           **corpus_overrides) -> dict:
     """Train a model on corpus sources and write it to a model directory.
 
@@ -80,11 +84,10 @@ def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = defa
         sources: MIDI files, folders of them, or corpus manifests (see jazzd.pipeline.collection).
         out: the model directory to write.
         n_a, Tx, epochs, seed, layers, patience, dropout, stride, batch_size, workers,
-            learning_rate, label_smoothing, strategy: the [train] settings, each with its meaning,
+            learning_rate, label_smoothing, strategy, conditioning: the [train] settings, each with its meaning,
             range and default in one place: jazzd.settings (README, "Settings").
         verbose: Keras verbosity (2 = one line per epoch).
         echo: where the summary lines go.
-        evaluate_bars: bars generated for the quality report saved in the metadata.
         progress: show the parsing progress bar (see jazzd.pipeline.collection.collect).
         corpus_overrides: melody, chords, start, end, ... for every file.
     Returns:
@@ -102,9 +105,12 @@ def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = defa
     pieces = collection.pieces
     all_values = [v for p in pieces for m in p.measures for v in m.values]
     vocab = Vocabulary.from_corpus(all_values)
-    data_split = split(pieces, Tx, validation=patience > 0)
-    train_windows = windows_of(data_split.train_runs, vocab, Tx, stride)
-    val_windows = windows_of(data_split.validation_runs, vocab, Tx, stride) if patience > 0 else None
+    conditioned = conditioning != "none"
+    data_split = split(pieces, Tx, validation=patience > 0, contexts=conditioned)
+    train_windows = windows_of(data_split.train_runs, vocab, Tx, stride,
+                               data_split.train_contexts if conditioned else None)
+    val_windows = (windows_of(data_split.validation_runs, vocab, Tx, stride,
+                              data_split.validation_contexts if conditioned else None) if patience > 0 else None)
     validating = val_windows is not None and val_windows.m > 0
     measures = sum(len(p.measures) for p in pieces)
     names = ", ".join(os.path.basename(p.spec.path) for p in pieces[:3]) + (
@@ -146,6 +152,9 @@ def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = defa
         echo(f"trained as {distribution.cluster_resolver.task_type} {distribution.cluster_resolver.task_id} of the "
              f"cluster; its chief writes the model")
         return {}
+    examples = choice_examples(data_split.seen_measure_runs)
+    choice = fit_choice(examples)
+    echo(f"pitch choice: fitted on {len(examples)} notes of the bars trained on")
     metadata = {
         "Tx": Tx,
         "m": train_windows.m,
@@ -162,21 +171,25 @@ def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = defa
         "final_train_loss": float(losses[-1]),
         "corpus": corpus_summary(pieces, sources, out),
         "skipped": [{"file": str(s.path), "reason": s.reason} for s in collection.skipped],
-        "split": {"held_out_bars": f"(bar number // {HOLDOUT_BLOCK}) % {HOLDOUT_EVERY} == {HOLDOUT_PHASE}",
+        "split": {"held_out": (f"solos: int(SHA-256[:12], 16) % {HOLDOUT_SOLOS_EVERY} == 0" if data_split.by_solos
+                               else f"bars: (bar number // {HOLDOUT_BLOCK}) % {HOLDOUT_EVERY} == {HOLDOUT_PHASE}"),
+                  "held_out_solos": [p.spec.path.name for p in data_split.held_out_pieces],
                   "validation_bars": (f"(bar number // {HOLDOUT_BLOCK}) % {HOLDOUT_EVERY} == {VALIDATION_PHASE}"
                                       if patience else None),
                   "train_values": data_split.n_train_values, "held_out_values": data_split.n_held_out_values},
+        "conditioning_setting": conditioning,
         "harmony": corpus_harmony(pieces),
         "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "jazzd_version": __version__,
         "optimizer": {"name": "Adam", "learning_rate": learning_rate, "beta_1": model.BETA_1, "beta_2": model.BETA_2},
     }
     # Scored as saved: weights.npz holds float32, as Keras trained them.
-    report = quality_report(ModelDir(Path(out), weights, vocab, metadata), pieces, bars=evaluate_bars, seed=0)
+    metadata["conditioning"] = NAME if conditioned else None
+    report = quality_report(ModelDir(Path(out), weights, vocab, metadata, choice), pieces, seed=0)
     echo(format_quality_report(report))
     metadata["metrics"] = {"held_out": {k: report["prediction"][k] for k in ("lstm", "unigram", "bigram", "trigram")},
                            "quality": report}
     with replaced_dir(out) as tmp:  # an interrupted run leaves the old model as it was
-        save_model(tmp, weights, vocab, metadata)
+        save_model(tmp, weights, vocab, metadata, choice)
     echo(f"wrote {out}")
     return metadata

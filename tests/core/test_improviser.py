@@ -3,7 +3,7 @@ import pytest
 
 from helpers import DEFAULT_MODEL, random_weights
 from jazzd.errors import ModelError
-from jazzd.core.improviser import Improviser, sample_index
+from jazzd.core.improviser import ARGMAX_MEMORY, LOOP_GUARD, Improviser, sample_index
 from jazzd.core.modeldir import load_model
 from jazzd.core.vocab import Vocabulary
 
@@ -22,14 +22,39 @@ def test_same_seed_same_values_different_seed_differs(model):
     assert run(1) != run(2)
 
 
-def test_temperature_zero_is_argmax(model):
+def repeats_a_phrase(values, length=LOOP_GUARD, memory=ARGMAX_MEMORY) -> bool:
+    """Whether a phrase of `length` values ends where it already stood among the `memory` values before."""
+    for end in range(length, len(values) + 1):
+        phrase = values[end - length:end]
+        window = values[max(0, end - 1 - memory):end - 1]
+        if any(window[i:i + length] == phrase for i in range(len(window) - length + 1)):
+            return True
+    return False
+
+
+def test_temperature_zero_is_argmax_without_its_loop(model):
     imp = Improviser(model.weights, model.vocab, 0.0, np.random.default_rng(0))
     probe = Improviser(model.weights, model.vocab, 1.0)
-    for _ in range(20):
-        expected = int(probe.step(np.zeros((1, model.n_values)) if probe.last is None
-                                  else np.eye(model.n_values)[[probe.last]]).argmax())
-        probe.last = expected
-        assert imp.next_index() == expected
+    greedy = []
+    for _ in range(300):
+        index = int(probe.step(np.zeros((1, model.n_values)) if probe.last is None
+                               else np.eye(model.n_values)[[probe.last]]).argmax())
+        probe.last = index
+        greedy.append(index)
+    guarded = [imp.next_index() for _ in range(300)]
+    assert repeats_a_phrase(greedy), "the plain argmax no longer loops: this test proves nothing"
+    assert not repeats_a_phrase(guarded)
+    assert guarded[:7] == greedy[:7]  # the most likely value, until a phrase would come back
+
+
+def test_nucleus_sampling_cuts_the_unlikely_tail():
+    rng = np.random.default_rng(0)
+    p = np.array([0.5, 0.3, 0.15, 0.05])
+    draws = np.bincount([sample_index(p, 1.0, rng, top_p=0.8) for _ in range(20000)], minlength=4) / 20000
+    assert draws[2] == 0 and draws[3] == 0
+    assert draws[:2] == pytest.approx(p[:2] / p[:2].sum(), abs=0.02)
+    with pytest.raises(ValueError, match="top_p"):
+        sample_index(p, 1.0, rng, top_p=0.0)
 
 
 def test_sampling_follows_the_temperature():
@@ -69,30 +94,49 @@ def test_mismatched_vocabulary_and_bad_input(model):
 
 
 @pytest.mark.tf
-@pytest.mark.parametrize("which", ["default model", "2-layer n_a=32"])
+@pytest.mark.parametrize("which", ["default model", "2-layer n_a=32", "conditioned 2-layer n_a=32"])
 def test_numpy_step_equals_keras_over_200_steps(model, which):
     """Both run free from zero state on the same sampled inputs for 200 steps.
 
     Outputs (probabilities, a) are compared absolutely. One unit of the default
     model's cell state c grows by about 1 per step (the forget gate is ~1), so c
-    is compared relative to its size: float32 holds 175.0 only to ~1e-5.
+    is compared relative to its size: float32 holds 175.0 only to ~1e-5. The
+    conditioned model's input is the value's one-hot and a context's multi-hot row
+    (random contexts of the real encoding), through both Improviser.step and
+    next_index's row sums.
     """
+    from jazzd.core.conditioning import context
+    from jazzd.core.harmony import chord_from_symbol
     from jazzd.pipeline.model import one_step_model
 
-    weights = model.weights if which == "default model" else random_weights(model.n_values, 32, 2)
+    conditioned = which.startswith("conditioned")
+    weights = (model.weights if which == "default model"
+               else random_weights(model.n_values, 32, 2, conditioned=conditioned))
     keras_step = one_step_model(weights)
     imp = Improviser(weights, model.vocab, 1.0, np.random.default_rng(11))
+    twin = Improviser(weights, model.vocab, 1.0, np.random.default_rng(11))  # steps by index and context
     states = [np.zeros((1, weights.n_a), np.float32) for _ in range(2 * weights.layers)]
-    x = np.zeros((1, weights.n_values), np.float32)
-    worst = {"probs": 0.0, "a": 0.0, "c (relative)": 0.0}
+    rng = np.random.default_rng(3)
+    last, worst = None, {"probs": 0.0, "a": 0.0, "c (relative)": 0.0, "next_index": 0.0}
     for _ in range(200):
+        x = np.zeros((1, weights.kernel.shape[0]), np.float32)
+        if last is not None:
+            x[0, last] = 1
+        columns = None
+        if conditioned:
+            chord, after = (chord_from_symbol(str(rng.choice(["Dm7", "G7b9", "Cmaj7", "F#m7b5", "Bb7#11"])))
+                            for _ in range(2))
+            columns = context(int(rng.integers(48)) / 12, int(rng.integers(8)), chord, after, float(rng.integers(10)))
+            x[0, weights.n_values + np.array(columns)] = 1
         probs = imp.step(x)
+        twin.next_index(columns)
         k_probs, *states = (np.asarray(t) for t in keras_step([x[:, None, :], *states]))
         a, c = np.concatenate(states[0::2]), np.concatenate(states[1::2])
         worst["probs"] = max(worst["probs"], np.abs(probs - k_probs).max())
         worst["a"] = max(worst["a"], np.abs(imp.a - a).max())
         worst["c (relative)"] = max(worst["c (relative)"], (np.abs(imp.c - c) / np.maximum(1, np.abs(c))).max())
-        x = np.eye(weights.n_values, dtype=np.float32)[[sample_index(probs, 1.0, imp.rng)]]
+        worst["next_index"] = max(worst["next_index"], np.abs(twin.a - imp.a).max())
+        last = twin.last = sample_index(probs, 1.0, rng)
     assert max(worst.values()) <= 1e-5, worst
 
 
@@ -103,5 +147,15 @@ def test_course_inference_model_matches_numpy_argmax(model):
     inference = music_inference_model(model.weights, Ty=30)
     outputs = inference.predict([np.zeros((1, 1, model.n_values)), np.zeros((1, model.n_a)), np.zeros((1, model.n_a))], verbose=0)
     keras_indices = [int(np.argmax(o)) for o in outputs]
+    # The course's argmax, stepped in numpy: feed each most likely value back as a one-hot.
+    probe = Improviser(model.weights, model.vocab)
+    x, numpy_indices = np.zeros((1, model.n_values)), []
+    for _ in range(30):
+        numpy_indices.append(int(probe.step(x).argmax()))
+        x = np.eye(model.n_values)[[numpy_indices[-1]]]
+    assert numpy_indices == keras_indices
+    # jazzd's temperature 0 is that argmax until the loop guard turns it from a phrase already played.
     imp = Improviser(model.weights, model.vocab, temperature=0.0)
-    assert [imp.next_index() for _ in range(30)] == keras_indices
+    guarded = [imp.next_index() for _ in range(30)]
+    first = next((t for t, (g, k) in enumerate(zip(guarded, keras_indices)) if g != k), 30)
+    assert first >= LOOP_GUARD - 1 and repeats_a_phrase(keras_indices[:first + 1])

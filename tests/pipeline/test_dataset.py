@@ -100,3 +100,64 @@ def test_the_tf_data_pipeline_reads_every_window_once_an_epoch_as_the_course_shi
     assert got == {tuple(row) for row in expected} and len(targets) == w.m
     for inp, tgt, wt in zip(inputs, targets, weights):
         assert inp[0] == -1 and np.array_equal(inp[1:][wt[:-1] > 0], tgt[:-1][wt[:-1] > 0])
+
+
+def test_training_contexts_are_what_generate_and_live_hear():
+    """The context of each corpus value (piece_contexts, training) is the context the soloist computes at the
+    same beat over the same chords (conditioning.context_at, used by generate and live), except after the
+    piece's last change, where the corpus knows no next chord and a looped progression starts again."""
+    import math
+
+    from helpers import WJAZZD
+    from jazzd.core.conditioning import context_at
+    from jazzd.core.harmony import progression_from_json, progression_to_json
+    from jazzd.pipeline.dataset import piece_contexts
+
+    from jazzd.pipeline.evaluate import first_bars
+
+    [piece] = load_corpus([WJAZZD / "ArtPepper_Anthropology_001.mid"])
+    run = first_bars(piece, 10_000)  # consecutive bars from a phrase's first, as evaluate generates over them
+    assert (run[0].number - 1) % 4 == 0 and len(run) > 32
+    harmony = progression_from_json(progression_to_json(run))
+    origin = run[0].offset
+    last_change = max(o for m in run for o, _, _ in m.chords) - origin
+    contexts_of = dict(zip((m.number for m in piece.measures), piece_contexts(piece)))
+    compared = 0
+    for measure in run:
+        contexts = contexts_of[measure.number]
+        assert len(contexts) == len(measure.values)
+        for note, columns in zip(measure.notes, contexts):
+            onset = note.offset - origin
+            if harmony.next_change(onset)[0] > last_change + 1e-9 or math.isinf(harmony.next_change(onset)[0]):
+                continue
+            assert columns == context_at(harmony, onset, harmony.beats_per_bar), (measure.number, note)
+            compared += 1
+    assert compared > 0.9 * sum(len(m.values) for m in run)
+
+
+@pytest.mark.tf
+def test_the_conditioned_training_graph_is_the_numpy_improviser_on_the_same_windows():
+    """A conditioned Keras training model and the numpy Improviser, given the same weights, give the same
+    distribution at every step of a real window with its contexts (value t-1 and the context of value t in)."""
+    from helpers import WJAZZD, random_weights
+    from jazzd.core import conditioning
+    from jazzd.core.improviser import Improviser
+    from jazzd.pipeline.dataset import windows_of
+    from jazzd.pipeline.model import indexed_training_model, window_dataset
+
+    pieces = load_corpus([WJAZZD / "ArtPepper_Anthropology_001.mid"])
+    data = split(pieces, Tx=30, contexts=True)
+    vocab = Vocabulary.from_corpus(v for m in pieces[0].measures for v in m.values)
+    w = windows_of(data.train_runs, vocab, 30, contexts=data.train_contexts)
+    assert w.features.shape == (w.flat.shape[0], conditioning.WIDTH)
+    weights = random_weights(vocab.n_values, 16, 1, seed=4, conditioned=True).astype(np.float32)
+    keras_model = indexed_training_model(vocab.n_values, 16, 30, context_width=conditioning.WIDTH)
+    keras_model.get_layer("lstm").set_weights([weights.kernel, weights.recurrent_kernel, weights.bias])
+    keras_model.get_layer("dense").set_weights([weights.dense_kernel, weights.dense_bias])
+    (indices, context), targets, _ = next(iter(window_dataset(w, batch_size=4, seed=2)))
+    keras_probs = keras_model.predict([indices, context], verbose=0)
+    imp = Improviser(weights, vocab)
+    for row in range(4):
+        columns = [tuple(np.flatnonzero(c)) for c in context.numpy()[row]]
+        numpy_probs = imp.sequence_probs(targets.numpy()[row], columns)
+        assert np.abs(numpy_probs - keras_probs[row]).max() < 1e-5

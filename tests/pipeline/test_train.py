@@ -44,9 +44,15 @@ def test_the_trained_model_directory(trained):
     held = meta["metrics"]["held_out"]
     assert held["lstm"]["values"] == held["bigram"]["values"] > 0
     assert np.isfinite(held["lstm"]["loss"]) and 0 <= held["bigram"]["accuracy"] <= 1
-    # the course's parameter count: 4 * n_a * (n_values + n_a + 1) + (n_a + 1) * n_values
+    # the course's parameter count, 4 * n_a * (n_values + n_a + 1) + (n_a + 1) * n_values, with the
+    # context's columns (conditioning.WIDTH) beside the value's in the LSTM's input
+    from jazzd.core import conditioning
+
     n, a = model.n_values, model.n_a
-    assert sum(w.size for w in model.weights.arrays().values()) == 4 * a * (n + a + 1) + (a + 1) * n
+    assert meta["conditioning"] == conditioning.NAME and model.weights.context_width == conditioning.WIDTH
+    assert (sum(w.size for w in model.weights.arrays().values())
+            == 4 * a * (n + conditioning.WIDTH + a + 1) + (a + 1) * n)
+    assert model.pitch_choice is not None
 
 
 def test_generate_with_the_trained_model(trained, tmp_path):
@@ -87,8 +93,8 @@ def test_training_on_folders_of_differently_shaped_files(trained_on_any_midi):
     assert [s["file"].rsplit("/", 1)[-1] for s in meta["skipped"]] == ["comping.mid"]
     assert meta["epochs_run"] <= 3 and 1 <= meta["best_epoch"] <= meta["epochs_run"]
     quality = meta["metrics"]["quality"]
-    assert set(quality) == {"prediction", "generation", "goals"}
-    assert quality["generation"]["values"] > 0
+    assert set(quality) == {"held_out", "prediction", "solos", "goals"}
+    assert quality["solos"]["generated"]["notes_per_bar"] > 0
     assert quality["prediction"]["lstm"] == meta["metrics"]["held_out"]["lstm"]
 
 
