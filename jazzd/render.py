@@ -37,6 +37,7 @@ SOUNDFONT_PATHS = (
 )
 MELODY_TRACK_NAMES = ("melody", "solo", "lead")
 RELEASE_SECONDS = 0.25  # kept after the file's end, faded out: FluidSynth renders ~2 s of reverb tail
+RENDER_TIMEOUT_S = 120.0  # plus the file's length: FluidSynth renders ~50x faster than real time
 
 
 class RenderError(JazzdError):
@@ -119,12 +120,14 @@ def with_instruments(midi: mido.MidiFile, melody_program: int, chord_program: in
     """
     lead = melody_channel(midi)
     used = sorted({m.channel for t in midi.tracks for m in t if m.type == "note_on" and m.channel != DRUM_CHANNEL})
+    sounding = sorted({m.channel for t in midi.tracks for m in t if m.type == "note_on"})
+    end = max((sum(m.time for m in t) for t in midi.tracks), default=0)
     out = mido.MidiFile(type=midi.type, ticks_per_beat=midi.ticks_per_beat)
     for i, track in enumerate(midi.tracks):
         new = mido.MidiTrack()
         carry = 0
         for msg in track:
-            if msg.type == "program_change" and msg.channel != DRUM_CHANNEL:
+            if (msg.type == "program_change" and msg.channel != DRUM_CHANNEL) or msg.type == "end_of_track":
                 carry += msg.time  # dropped: its delta time moves to the next message
                 continue
             new.append(msg.copy(time=msg.time + carry))
@@ -133,6 +136,14 @@ def with_instruments(midi: mido.MidiFile, melody_program: int, chord_program: in
             programs = [mido.Message("program_change", channel=ch,
                                      program=melody_program if ch == lead else chord_program, time=0) for ch in used]
             new[0:0] = programs
+            # a note-on without its note-off would sound for ever, and FluidSynth renders until
+            # every voice is silent: pedal up and All Notes Off on every channel at the file's end
+            at = end - sum(m.time for m in new)
+            for ch in sounding:
+                new.append(mido.Message("control_change", channel=ch, control=64, value=0, time=max(at, 0)))
+                new.append(mido.Message("control_change", channel=ch, control=123, value=0, time=0))
+                at = 0
+        new.append(mido.MetaMessage("end_of_track", time=carry))
         out.tracks.append(new)
     return out
 
@@ -177,8 +188,9 @@ def render(midi_path: Path, out: Path, *, soundfont: str | Path | None = None, m
         source = Path(tmp) / "in.mid"
         with_instruments(midi, melody_program, chord_program).save(source)
         wav = target if suffix == ".wav" else Path(tmp) / "out.wav"
+        # FluidSynth renders many times faster than real time; a file it cannot finish is an error, not a hang
         _run([fluidsynth, "-n", "-i", "-q", "-F", str(wav), "-T", "wav", "-O", "s16", "-r", str(sample_rate),
-              "-g", str(gain), str(sf2), str(source)], "fluidsynth")
+              "-g", str(gain), str(sf2), str(source)], "fluidsynth", timeout=RENDER_TIMEOUT_S + midi.length)
         if not wav.is_file() or wav.stat().st_size <= 44:
             raise RenderError(f"fluidsynth wrote no audio for {midi_path}")
         trim(wav, midi.length + RELEASE_SECONDS, RELEASE_SECONDS)
@@ -190,11 +202,13 @@ def render(midi_path: Path, out: Path, *, soundfont: str | Path | None = None, m
     return Rendered(out, midi.length)
 
 
-def _run(command: list[str], name: str) -> None:
+def _run(command: list[str], name: str, timeout: float | None = None) -> None:
     try:
-        done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout)
     except OSError as err:
         raise RenderError(f"{name} could not start ({err})") from None
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"{name} did not finish within {timeout:.0f} s") from None
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         raise RenderError(f"{name} failed with exit code {done.returncode}: {detail[-1] if detail else 'no message'}")

@@ -65,6 +65,21 @@ def test_render_mp3_and_the_instruments(tmp_path):
     assert rms(out.path) > 0.005 and abs(wav_seconds(out.path) - out.seconds) < 1.0
 
 
+def test_a_note_without_its_note_off_renders_the_files_length(tmp_path):
+    """FluidSynth renders until every voice is silent: a held sax note must not make render run for ever."""
+    need("fluidsynth")
+    mid = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack([mido.Message("program_change", program=66),
+                            mido.Message("note_on", note=60, velocity=90),
+                            mido.Message("note_on", note=127, velocity=1, time=480),
+                            mido.Message("note_off", note=60, time=480 * 7)])  # 127 is never released
+    mid.tracks.append(track)
+    mid.save(tmp_path / "held.mid")
+    done = jazzd("render", tmp_path / "held.mid", "-o", tmp_path / "held.wav", timeout=170)
+    assert done.returncode == 0, done.stderr
+    assert abs(wav_seconds(tmp_path / "held.wav") - 4.0) < 0.5  # 8 beats at 120 BPM, plus the short release
+
+
 def test_missing_fluidsynth_names_the_package(tmp_path):
     mid = tmp_path / "solo.mid"
     assert jazzd("generate", "--seed", "2", "--bars", "1", "-o", mid).returncode == 0
