@@ -28,6 +28,8 @@ class Vocabulary:
 
     def __init__(self, values: Sequence[str]):
         values = tuple(values)
+        if not all(isinstance(v, str) for v in values):
+            raise GrammarError("a vocabulary is a list of value strings")
         if len(set(values)) != len(values):
             raise GrammarError("a vocabulary lists each value once")
         self.values = values
@@ -68,6 +70,8 @@ class Vocabulary:
         path = Path(path)
         try:
             data = json.loads(path.read_text())
+            if not isinstance(data, dict) or not isinstance(data.get("values"), list):
+                raise GrammarError('expected {"values": [...]}')
             return cls(data["values"])
         except FileNotFoundError:
             raise ModelError(f"{path}: missing (a model directory needs vocab.json)") from None
