@@ -156,9 +156,10 @@ SETTINGS: tuple[Setting, ...] = (
                 "(24 pulses per quarter note, Start, Stop, Continue, Song Position): jazzd plays only while the "
                 "DAW's transport runs, and stops (silencing every note) when the clock stops arriving for more "
                 "than two beats."),
-    Setting("clock", "bpm", float, 120.0, "Tempo in beats (quarter notes) per minute", unit="BPM", low=1.0,
+    Setting("clock", "bpm", float, 120.0, "Tempo in beats (quarter notes) per minute", unit="BPM", low=4.0,
             high=1000.0, flag="--bpm", commands=("run", "generate"),
-            doc='With source = "midi", the tempo assumed until the first pulses arrive.'),
+            doc='With source = "midi", the tempo assumed until the first pulses arrive. At least 4: a MIDI '
+                "file's tempo holds at most 16,777,215 microseconds a beat (3.58 BPM)."),
     Setting("harmony", "source", str, "progression", "Where the chords come from",
             choices=("progression", "corpus", "live"), flag="--harmony", commands=("run", "generate"),
             doc='"progression": the lead sheet below, looped. "corpus": the chords of the model\'s training '

@@ -38,7 +38,7 @@ def test_unknown_chord_in_the_config_file(tmp_path):
 def test_bad_config_key(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text("[clock]\nbpm = -120\n")
-    one_line_error(jazzd("run", "--config", config), 2, "config.toml: [clock] bpm must be >= 1, got -120")
+    one_line_error(jazzd("run", "--config", config), 2, "config.toml: [clock] bpm must be >= 4, got -120")
 
 
 def test_bad_flag_value():

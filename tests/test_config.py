@@ -21,8 +21,8 @@ def write(tmp_path, text):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("[clock]\nbpm = -120\n", r"config.toml: \[clock\] bpm must be >= 1, got -120"),
-    ("[clock]\nbpm = nan\n", r"config.toml: \[clock\] bpm must be a finite number 1..1000, got nan"),
+    ("[clock]\nbpm = -120\n", r"config.toml: \[clock\] bpm must be >= 4, got -120"),
+    ("[clock]\nbpm = nan\n", r"config.toml: \[clock\] bpm must be a finite number 4..1000, got nan"),
     ("[feel]\nhumanize_ms = inf\n", r"\[feel\] humanize_ms must be a finite number 0..50, got inf"),
     ("[improviser]\nseed = -1\n", r"\[improviser\] seed must be >= 0, got -1"),
     ("[clock]\nbmp = 120\n", r"unknown key \[clock\] bmp \(expected one of source, bpm\)"),
@@ -52,8 +52,11 @@ def test_flags_override_and_are_checked_by_flag_name(tmp_path):
     config = load_config(write(tmp_path, "[clock]\nbpm = 100\n"))
     assert config.override({"clock.bpm": ("--bpm", 140.0)})["clock.bpm"] == 140.0
     assert config.override({"clock.bpm": ("--bpm", None)})["clock.bpm"] == 100.0
-    with pytest.raises(ConfigError, match="--bpm must be >= 1, got -1"):
+    with pytest.raises(ConfigError, match="--bpm must be >= 4, got -1"):
         config.override({"clock.bpm": ("--bpm", -1.0)})
+    # a MIDI file's tempo holds at most 16,777,215 us a beat: 1 BPM was a ValueError in mido (found by the fuzz test)
+    with pytest.raises(ConfigError, match="--bpm must be >= 4, got 1"):
+        config.override({"clock.bpm": ("--bpm", 1.0)})
     with pytest.raises(ConfigError, match="--swing must be a finite number 0.5..0.75, got nan"):
         config.override({"feel.swing": ("--swing", float("nan"))})
 
