@@ -513,14 +513,14 @@ def format_quality_report(report: dict) -> str:
     lines.append("")
     lines.append(f"{s['solos']} solos of {s['bars']} bars: the real ones, and generated over their chords "
                  f"(temperature {s['temperature']:g}, top_p {s['top_p']:g}, seeds {s['seed']}..{s['seed'] + max(0, s['solos'] - 1)})")
-    lines.append(f"{'figure':<38}{'real':>16}{'generated':>16}")
+    lines.append(f"{'figure':<38}{'real':>20}{'generated':>20}")
     onsets = lambda d: " / ".join(f"{100 * d[k]:.0f}" for k in ONSET_CLASSES)  # noqa: E731
-    lines.append(f"{'onsets: eighth/16th/triplet/finer %':<38}{onsets(real['onsets']):>16}{onsets(gen['onsets']):>16}")
+    lines.append(f"{'onsets: eighth/16th/triplet/finer %':<38}{onsets(real['onsets']):>20}{onsets(gen['onsets']):>20}")
     for label, key, fmt in (("notes per bar", "notes_per_bar", ".2f"), ("mean absolute interval", "mean_interval", ".2f"),
                             ("pitch range (semitones)", "range", ".1f"), ("H1 (bits)", "H1", ".2f"),
                             ("H4 (bits)", "H4", ".2f"), ("GS", "GS", ".3f"), ("chord tones % (MINGUS)", "chord_tones", ".1f"),
                             ("scale tones % (MINGUS)", "scale_tones", ".1f")):
-        lines.append(f"{label:<38}{format(real[key], fmt):>16}{format(gen[key], fmt):>16}")
+        lines.append(f"{label:<38}{format(real[key], fmt):>20}{format(gen[key], fmt):>20}")
     lines.append(f"onset total variation distance: {s['onset_tvd']:.3f}")
     loop = s["longest_loop"]
     lines.append("loops: none" if not loop["length"] else
