@@ -98,3 +98,21 @@ def test_note_checks_its_fields_and_names():
     with pytest.raises(ValueError):
         Note(0, 1, 60, velocity=0)
     assert note_name(60) == "C4" and note_name(69) == "A4" and note_name(58) == "Bb3"
+
+
+@pytest.mark.parametrize("learned", [False, True], ids=["uniform draw", "learned choice"])
+def test_any_previous_pitch_gives_a_pitch_in_range(learned):
+    """A player's note anywhere in 0..127 (or a state file's) is the previous pitch: every value still finds one."""
+    from helpers import DEFAULT_MODEL
+    from jazzd.core.modeldir import load_model
+
+    choice = load_model(DEFAULT_MODEL).pitch_choice if learned else None
+    assert not learned or choice is not None
+    realizer = Realizer(52, 81, rng=np.random.default_rng(2), choice=choice)
+    values = [Value(kind, 0.5, upper=upper, lower=lower) for kind in "CSAX"
+              for lower, upper in ((-2, 4), (0, 0), (-12, -7), (5, 12))] + [Value(kind, 1.0) for kind in "CSAX"]
+    for chord in CHORDS:
+        for previous in range(128):
+            for value in values:
+                pitch = realizer.pitch(value, chord, previous, previous_interval=previous - 60)
+                assert pitch is None and not learned or pitch is not None and 52 <= pitch <= 81, (value, previous, pitch)
