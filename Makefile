@@ -7,8 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # jackd2: the MIDI server of the end-to-end tests; fluidsynth, fluid-soundfont-gm,
-# lame: `jazzd render` (WAV and MP3).
-APT_PACKAGES := jackd2 fluidsynth fluid-soundfont-gm lame
+# lame: `jazzd render` (WAV and MP3); libjack-jackd2-dev, libasound2-dev, pkg-config,
+# g++: python-rtmidi built against this machine's libjack (see .rtmidi below).
+APT_PACKAGES := jackd2 fluidsynth fluid-soundfont-gm lame libjack-jackd2-dev libasound2-dev pkg-config g++
 SOUNDFONT := /usr/share/sounds/sf2/FluidR3_GM.sf2
 
 .PHONY: run test bench system-deps audio-deps clean
@@ -19,17 +20,33 @@ $(BIN)/python:
 
 $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(MAKE) --no-print-directory $(VENV)/.rtmidi
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[train,test]"
+	$(MAKE) --no-print-directory $(VENV)/.rtmidi
+	touch $@
+
+# python-rtmidi's PyPI wheel bundles a libjack of its own (1.9.22); against another JACK
+# server (Debian's 1.9.21) its input crashed in the JACK thread. Where JACK's headers are
+# installed, python-rtmidi is built here against the system's libjack and ALSA instead
+# (same version, ~20 s); elsewhere the wheel stays.
+$(VENV)/.rtmidi: | $(BIN)/python
+	@if pkg-config --exists jack alsa 2>/dev/null && command -v c++ >/dev/null; then \
+	  version=$$($(BIN)/python -c "import importlib.metadata as m; print(m.version('python-rtmidi'))") && \
+	  echo "building python-rtmidi $$version against $$(pkg-config --modversion jack) (the system's libjack)" && \
+	  $(BIN)/python -m pip install --quiet --no-deps --force-reinstall --no-binary python-rtmidi \
+	    "python-rtmidi==$$version"; \
+	else echo "python-rtmidi: keeping the PyPI wheel (no JACK/ALSA headers: apt-get install libjack-jackd2-dev libasound2-dev)"; fi
 	touch $@
 
 # The end-to-end tests play through a real JACK server (dummy driver, no sound card)
 # and render audio with FluidSynth.
 system-deps:
 	@if command -v jackd >/dev/null && command -v jack_connect >/dev/null && command -v fluidsynth >/dev/null \
-	   && command -v lame >/dev/null && [ -f $(SOUNDFONT) ]; then :; \
+	   && command -v lame >/dev/null && [ -f $(SOUNDFONT) ] && command -v c++ >/dev/null \
+	   && pkg-config --exists jack alsa 2>/dev/null; then :; \
 	elif command -v apt-get >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
