@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from jazzd.core.modeldir import load_model
-from jazzd.errors import ConfigError
+from jazzd.errors import ConfigError, PortError
 from jazzd.live.clock import MidiClock, TempoClock
 from jazzd.live.listener import Listener
 from jazzd.live.ports import open_input, open_output
@@ -71,6 +71,7 @@ class Daemon:
         self.input_port = None
         self.listener: Listener | None = None
         self.sender: Sender | None = None
+        self.watch = None  # a JackWatch on the JACK backend
 
     # -- the session thread ---------------------------------------------------------
 
@@ -131,9 +132,42 @@ class Daemon:
             raise ConfigError(f"{config.where(needs[0])} = {config[needs[0]]!r} needs a MIDI input, but none can "
                               f"open here (the output is a {self.port.kind}): start a MIDI system, or set [{section}] "
                               f"{name} back")
+        self._watch_jack()
         self.sender = Sender(self.scheduler, self.port, record_timing=self.timing_log is not None,
                              on_error=lambda err: self._fail(err, "sender"))
         self.listener = Listener(self.events, on_error=lambda err: self._fail(err, "listener"))
+
+    def _watch_jack(self) -> None:
+        """On JACK: learn when the server goes away and reconnect named peers that come back (jackwatch)."""
+        if getattr(self.port, "backend", None) != "jack":
+            return
+        from jazzd.live.jackwatch import JackWatch, Link, rtmidi_bundles_libjack
+
+        if rtmidi_bundles_libjack():
+            log.warning("JACK: python-rtmidi bundles its own libjack (the PyPI wheel), so jazzd cannot watch the "
+                        "server or reconnect ports that come back; `make run` builds it against this system's")
+            return
+        client = self.config["midi.client_name"]
+        try:
+            self.watch = JackWatch(f"{client}-watch", self._jack_gone)
+        except RuntimeError as err:
+            log.warning("JACK: %s; a server that goes away will not be noticed", err)
+            return
+        own = (client, self.config["midi.input_client_name"])
+        for port in (self.port, self.input_port):
+            if port is None or port.virtual:
+                continue
+            try:  # the connection python-rtmidi made: from jazzd's port to the peer, or from the peer to it
+                for other in self.watch.client.get_all_connections(port.name):
+                    if other.name.split(":")[0] in own:
+                        source, destination = (other.name, port.name) if port is self.port else (port.name, other.name)
+                        self.watch.links.append(Link(source, destination, peer=port.name))
+            except Exception as err:  # jack.JackError
+                log.debug("JACK connections of %s: %s", port.name, err)
+
+    def _jack_gone(self, reason: str) -> None:
+        self._fail(PortError(f"the JACK server went away ({reason}); jazzd's ports went with it, so nothing of "
+                             "its sounds on: start jazzd again once the server is back"), "JACK")
 
     def _resume(self) -> None:
         if self.state_file is None:
@@ -201,6 +235,8 @@ class Daemon:
                 self.sender.send_now(self.scheduler.release())
             if self.port is not None:
                 self._close_output()
+            if self.watch is not None:
+                self.watch.close()
             self._save()
             self._write_timing()
             if self.sender is not None:

@@ -203,6 +203,7 @@ class RtMidiOutput:
         self.backend = backend
         self._midi_out, self.name = _open_rtmidi("output", backend, port_name, client_name,
                                                  port_name if virtual else "jazzd out", virtual)
+        self.virtual = virtual
         self.kind = f"{backend} {'virtual port' if virtual else 'port'}"
 
     def send(self, msg: mido.Message, due_s: float) -> None:
@@ -294,6 +295,7 @@ class RtMidiInput:
                                                 target if virtual else "jazzd in", virtual,
                                                 queue_size_limit=queue_size)
         self._midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
+        self.virtual = virtual
         self.kind = f"{backend} {'virtual port' if virtual else 'port'}"
         self.arrivals = ArrivalClock()
         self.unreadable = 0  # messages dropped as not MIDI

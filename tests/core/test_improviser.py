@@ -36,9 +36,10 @@ def test_temperature_zero_is_argmax_without_its_loop(model):
     imp = Improviser(model.weights, model.vocab, 0.0, np.random.default_rng(0))
     probe = Improviser(model.weights, model.vocab, 1.0)
     greedy = []
+    width = model.weights.kernel.shape[0]  # the value's one-hot, then a conditioned model's context (none here)
     for _ in range(300):
-        index = int(probe.step(np.zeros((1, model.n_values)) if probe.last is None
-                               else np.eye(model.n_values)[[probe.last]]).argmax())
+        index = int(probe.step(np.zeros((1, width)) if probe.last is None
+                               else np.eye(model.n_values, width)[[probe.last]]).argmax())
         probe.last = index
         greedy.append(index)
     guarded = [imp.next_index() for _ in range(300)]
