@@ -12,7 +12,11 @@ BIN := $(VENV)/bin
 APT_PACKAGES := jackd2 fluidsynth fluid-soundfont-gm lame libjack-jackd2-dev libasound2-dev pkg-config g++
 SOUNDFONT := /usr/share/sounds/sf2/FluidR3_GM.sf2
 
-.PHONY: run test bench system-deps audio-deps clean
+.PHONY: run train test bench system-deps audio-deps clean
+
+# `make train OUT=models/mine SOURCES="~/midi/jazz"`: TensorFlow too, then jazzd train
+OUT ?= models/mine
+SOURCES ?=
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +59,9 @@ system-deps:
 
 run: $(VENV)/.run-deps
 	$(BIN)/jazzd run
+
+train: $(VENV)/.test-deps
+	$(BIN)/jazzd train $(SOURCES) --out $(OUT)
 
 # `jazzd render` needs FluidSynth, a SoundFont and lame: `make audio-deps` installs them.
 audio-deps: system-deps

@@ -185,10 +185,22 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+TRAIN_INSTALL = "pip install -e '.[train]' in jazzd's folder (or: make train)"
+
+
+def _need_tensorflow() -> None:
+    """Training needs TensorFlow/Keras (the daemon does not): one line with the install command, before any parsing."""
+    try:
+        import keras  # noqa: F401
+    except ImportError as err:
+        raise JazzdError(f"jazzd train needs TensorFlow, which this install lacks ({err}): {TRAIN_INSTALL}") from None
+
+
 def cmd_train(args) -> int:
     config = _config(args)  # every training flag is checked here, before any parsing
     check_model_target(Path(args.out))
     _setup_logging(config["log.level"])
+    _need_tensorflow()
     sources = args.sources or [str(config.path_of("train.corpus"))]
     from jazzd.pipeline.train import train
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from helpers import DEFAULT_MODEL, ROOT, jazzd, one_line_error, read_notes
+from helpers import DEFAULT_MODEL, ROOT, SHARED, jazzd, one_line_error, read_notes
 
 pytestmark = pytest.mark.e2e
 
@@ -191,3 +191,18 @@ def test_train_out_naming_a_file_or_a_foreign_folder_is_refused_before_parsing(t
     (folder / "a.jpg").write_bytes(b"x")
     one_line_error(jazzd("train", tmp_path / "nothing-here", "--out", folder), 2, "a folder that is not a jazzd model")
     assert existing.read_text() == "mine" and (folder / "a.jpg").exists()
+
+
+def test_train_without_tensorflow_is_one_line_with_the_install_command_before_any_parsing(tmp_path):
+    """An install made by `make run` has no TensorFlow: train says how to get it, at once."""
+    import subprocess
+    import sys
+
+    # keras and tensorflow made unimportable in the child, as in an install without the [train] extra
+    code = ("import sys; sys.modules['keras'] = sys.modules['tensorflow'] = None; "
+            "from jazzd.cli import main; sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, "train", str(SHARED / "data" / "wjazzd"),
+                           "--out", str(tmp_path / "m")], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    one_line_error(done, 1, "jazzd train needs TensorFlow", "pip install -e '.[train]'", "make train")
+    assert "files" not in done.stderr and "corpus" not in done.stderr  # nothing was parsed
+    assert not (tmp_path / "m").exists()
