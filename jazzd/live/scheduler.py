@@ -35,6 +35,7 @@ PRIORITY = {"control_change": 0, "note_off": 1, "program_change": 2, "note_on": 
 SPIN_S = 0.0003  # the sender sleeps until this close to a deadline, then spins
 LATE_WARNING_S = 0.020  # log a send later than this (isobar's clock uses 20 ms too)
 MAX_WAIT_S = 0.25  # the sender re-reads the clock at least this often
+BEAT_DECIMALS = 9  # beats are queued at this resolution (far finer than a MIDI tick)
 
 
 @dataclass(order=True)
@@ -76,7 +77,9 @@ class Scheduler:
 
     def schedule(self, beat: float, msg: mido.Message) -> None:
         """Queue a message to be sent at a beat (beats of the clock)."""
-        item = _Item(float(beat), PRIORITY.get(msg.type, 0), next(self._seq), msg)
+        # rounded so that a note's end (onset + duration, in floats) and the next onset at the same
+        # beat compare equal, and the note-off goes first by priority
+        item = _Item(round(float(beat), BEAT_DECIMALS), PRIORITY.get(msg.type, 0), next(self._seq), msg)
         with self._lock:
             heapq.heappush(self._heap, item)
             new_head = self._heap[0] is item
