@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from jazzd.pipeline.corpus import CorpusSpec, Piece, load_piece, specs_for
 from jazzd.errors import CorpusError
 
 log = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 10.0  # seconds between progress lines when no terminal shows the bar
 
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 
@@ -88,6 +90,29 @@ def _cached(spec: CorpusSpec) -> tuple[Piece | None, str | None] | None:
     return None if piece is None else (piece, None)
 
 
+class ProgressLines:
+    """Parsing progress as log lines where no terminal shows tqdm's bar: at every tenth of the files or
+    every PROGRESS_EVERY_S seconds, whichever comes first, and at the end."""
+
+    def __init__(self, total: int, every_s: float = None, clock=time.monotonic):
+        self.total, self.done, self.clock = total, 0, clock
+        self.every_s = PROGRESS_EVERY_S if every_s is None else every_s
+        self.start = self.last = clock()
+        self.step = max(1, total // 10)
+        self.disable = False
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        now = self.clock()
+        if self.done == self.total or self.done % self.step == 0 or now - self.last >= self.every_s:
+            self.last = now
+            log.info("parsing: %d of %d files (%.0f %%), %.0f s", self.done, self.total,
+                     100.0 * self.done / max(self.total, 1), now - self.start)
+
+    def close(self) -> None:
+        pass
+
+
 def collect(sources, use_cache: bool = True, workers: int | None = None, progress: bool | None = None,
             report: Callable[[str], None] | None = None, **overrides) -> Collection:
     """Load every usable file of a corpus, in parallel, skipping the unusable ones.
@@ -111,6 +136,8 @@ def collect(sources, use_cache: bool = True, workers: int | None = None, progres
     specs = [spec for f in files for spec in specs_for(f, **overrides)]
     results: list[tuple[Piece | None, str | None] | None] = [None] * len(specs)
     bar = tqdm(total=len(specs), unit="file", desc="parsing", disable=None if progress is None else not progress)
+    if bar.disable and progress is None:  # no terminal (a service, a log file, CI): progress as log lines
+        bar = ProgressLines(len(specs))
     todo = []
     for i, spec in enumerate(specs):  # what the cache holds is read here: sending it between processes costs more
         hit = _cached(spec) if use_cache else None

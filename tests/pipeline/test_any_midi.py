@@ -206,3 +206,19 @@ def test_a_manifest_chooses_the_melody_and_chords_per_file(tmp_path):
     manifest.write_text('[[files]]\nmelody = "Bass"\n')
     with pytest.raises(CorpusError, match=r"mine.toml: \[\[files\]\] 1: needs a 'file' key"):
         collect([manifest], use_cache=False, workers=1, progress=False)
+
+
+def test_parsing_without_a_terminal_reports_progress_in_log_lines(tmp_path, caplog):
+    """A service, a log file or CI sees how far parsing got, not nothing."""
+    import logging
+
+    from jazzd.pipeline.collection import collect
+
+    paths = []
+    for i in range(3):
+        paths.append(band_type1(tmp_path / f"tune{i}.mid"))
+    with caplog.at_level(logging.INFO, logger="jazzd"):
+        collect([str(p) for p in paths], use_cache=False, workers=1, progress=None, report=lambda line: None)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("parsing:")]
+    assert [line.split(" (")[0] for line in lines] == ["parsing: 1 of 3 files", "parsing: 2 of 3 files",
+                                                        "parsing: 3 of 3 files"]
