@@ -62,6 +62,9 @@ def add_setting_flags(parser: argparse.ArgumentParser, command: str) -> None:
         text = text.replace("%", "%%")
         if s.type is bool:
             parser.add_argument(s.flag, dest=dest(s), action=argparse.BooleanOptionalAction, default=None, help=text)
+        elif s.type is tuple:  # repeatable: each flag adds one
+            parser.add_argument(s.flag, dest=dest(s), action="append", type=str, default=None, help=text,
+                                metavar="NAME")
         else:
             parser.add_argument(s.flag, dest=dest(s), type=s.type, default=None, help=text,
                                 metavar=s.name.upper() if not s.choices else "{" + ",".join(s.choices) + "}")
@@ -190,10 +193,16 @@ TRAIN_INSTALL = "pip install -e '.[train]' in jazzd's folder (or: make train)"
 
 def _need_tensorflow() -> None:
     """Training needs TensorFlow/Keras (the daemon does not): one line with the install command, before any parsing."""
-    try:
-        import keras  # noqa: F401
-    except ImportError as err:
-        raise JazzdError(f"jazzd train needs TensorFlow, which this install lacks ({err}): {TRAIN_INSTALL}") from None
+    import importlib.util
+
+    for name in ("tensorflow", "keras"):  # found, not imported: importing costs seconds and prints banners
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules
+            found = False
+        if not found:
+            raise JazzdError(f"jazzd train needs TensorFlow, which this install lacks (no module {name!r}): "
+                             f"{TRAIN_INSTALL}")
 
 
 def cmd_train(args) -> int:

@@ -29,6 +29,8 @@ def check_value(setting: Setting, value, where: str):
     expected = setting.type
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if expected is tuple and isinstance(value, list):  # a TOML array, or a repeated flag
+        value = tuple(value)
     if (expected is int and isinstance(value, bool)) or not isinstance(value, expected):
         raise ConfigError(f"{where} must be {TYPE_NAMES[expected]}, got {value!r}")
     problem = setting.problem(value)

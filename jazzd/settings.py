@@ -15,7 +15,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
-TYPE_NAMES = {str: "a string", int: "an integer", float: "a finite number", bool: "true or false"}
+TYPE_NAMES = {str: "a string", int: "an integer", float: "a finite number", bool: "true or false",
+              tuple: "a list of strings"}
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Setting:
 
     Args:
         section, name: where it lives in config.toml ([section] name).
-        type: str, int, float or bool.
+        type: str, int, float, bool, or tuple (a list of non-empty strings; a flag given again adds one).
         default: the value when neither config.toml nor a flag sets it (None: absent).
         help: one sentence: what it sets (the flag's help and config.toml's comment).
         unit: the unit of a number ("BPM", "beats", "MIDI note number"...), "" for none.
@@ -89,6 +90,8 @@ class Setting:
                 return f"must be <= {_num(self.high)}"
         if self.type is str and not self.choices and self.low is not None and not value.strip():
             return "must not be empty"
+        if self.type is tuple and not all(isinstance(v, str) and v.strip() for v in value):
+            return "must be a list of non-empty strings"
         return None
 
 
@@ -104,6 +107,8 @@ def toml_value(value) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return str(value)
 
 
@@ -218,6 +223,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("midi", "input_client_name", str, "jazzd-in", "MIDI client name of the virtual input",
             low=NONEMPTY, doc='JACK needs a client name of its own for it: "jazzd-in:jazzd in".'),
     Setting("midi", "input_port", str, "jazzd in", "Name of the virtual input port", low=NONEMPTY),
+    Setting("midi", "connect", tuple, (), "Connect the output to every port whose name contains one of these",
+            flag="--connect", commands=("run",),
+            doc='On JACK, at start and again whenever such a port appears (a synth or DAW started later): '
+                '["fluidsynth"] finds "fluidsynth-midi:midi_00", ["ardour"] Ardour\'s MIDI inputs. Other '
+                "backends: one warning; connect with the system's patchbay (aconnect on ALSA)."),
     Setting("midi", "fallback_file", str, "jazzd-live.mid", 'The file output = "auto" records to where no MIDI '
             "system runs", low=NONEMPTY, doc="Made whole on disk at least once a bar."),
     Setting("input", "mode", str, "off", "What the player's notes on the input do",

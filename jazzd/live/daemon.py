@@ -139,17 +139,23 @@ class Daemon:
 
     def _watch_jack(self) -> None:
         """On JACK: learn when the server goes away and reconnect named peers that come back (jackwatch)."""
+        connect = self.config["midi.connect"]
         if getattr(self.port, "backend", None) != "jack":
+            if connect:
+                log.warning("%s: connecting by name works on JACK only; the output is a %s (connect it with "
+                            "the system's patchbay, e.g. aconnect on ALSA)", self.config.where("midi.connect"),
+                            self.port.kind)
             return
         from jazzd.live.jackwatch import JackWatch, Link, rtmidi_bundles_libjack
 
         if rtmidi_bundles_libjack():
             log.warning("JACK: python-rtmidi bundles its own libjack (the PyPI wheel), so jazzd cannot watch the "
-                        "server or reconnect ports that come back; `make run` builds it against this system's")
+                        "server, reconnect ports that come back or connect by name; `make run` builds it against this system's")
             return
         client = self.config["midi.client_name"]
+        output = self.port.name if self.port.virtual else f"{client}:jazzd out"
         try:
-            self.watch = JackWatch(f"{client}-watch", self._jack_gone)
+            self.watch = JackWatch(f"{client}-watch", self._jack_gone, output=output, connect=connect)
         except RuntimeError as err:
             log.warning("JACK: %s; a server that goes away will not be noticed", err)
             return
@@ -164,6 +170,10 @@ class Daemon:
                         self.watch.links.append(Link(source, destination, peer=port.name))
             except Exception as err:  # jack.JackError
                 log.debug("JACK connections of %s: %s", port.name, err)
+        if connect:
+            found = self.watch.connect_matching()
+            log.info("connected %s -> %s; watching for ports matching %s", output, ", ".join(found) or "nothing yet",
+                     ", ".join(repr(c) for c in connect))
 
     def _jack_gone(self, reason: str) -> None:
         self._fail(PortError(f"the JACK server went away ({reason}); jazzd's ports went with it, so nothing of "

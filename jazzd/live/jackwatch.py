@@ -64,13 +64,17 @@ class JackWatch:
         on_shutdown: called once with the server's reason when the server goes away
             (from JACK's thread: keep it short, e.g. set an event).
         links: the connections to restore when their peer's port registers again.
+        output: jazzd's output port (full JACK name), for `connect`.
+        connect: texts (case-insensitive): the output is connected to every MIDI input port
+            whose name contains one, those there now (connect_matching) and those that appear later.
     Raises:
         RuntimeError: if JACK-Client is missing or no JACK server answers (the caller
             goes on without a watch).
     Source: JACK-Client's Client.set_shutdown_callback and set_port_registration_callback.
     """
 
-    def __init__(self, client_name: str, on_shutdown, links: list[Link] = ()):
+    def __init__(self, client_name: str, on_shutdown, links: list[Link] = (), output: str | None = None,
+                 connect: tuple[str, ...] = ()):
         try:
             import jack
         except (ImportError, OSError) as err:  # OSError: cffi finds no libjack
@@ -80,6 +84,7 @@ class JackWatch:
         jack.set_error_function(lambda message: log.debug("libjack: %s", message))
         jack.set_info_function(lambda message: log.debug("libjack: %s", message))
         self.links = list(links)
+        self.output, self.connect = output, tuple(c.lower() for c in connect)
         self._on_shutdown = on_shutdown
         self._gone = threading.Event()
         self._todo: queue.Queue = queue.Queue()
@@ -107,6 +112,32 @@ class JackWatch:
     def _registered(self, port, register: bool) -> None:
         self._todo.put((port.name, register))
 
+    def _wanted(self, port) -> bool:
+        """Whether --connect asks for this port: a MIDI input, not jazzd's own, whose name contains a text."""
+        own = self.output.split(":")[0] if self.output else None
+        return (self.output is not None and port.is_midi and port.is_input and port.name.split(":")[0] != own
+                and any(text in port.name.lower() for text in self.connect))
+
+    def connect_matching(self) -> list[str]:
+        """Connect the output to every port --connect asks for that exists now; returns their names."""
+        done = []
+        if not self.connect or self.output is None:
+            return done
+        for port in self.client.get_ports(is_midi=True, is_input=True):
+            if self._wanted(port):
+                self._connect(self.output, port.name)
+                done.append(port.name)
+        return done
+
+    def _connect(self, source: str, destination: str) -> bool:
+        try:
+            if destination not in [p.name for p in self.client.get_all_connections(source)]:
+                self.client.connect(source, destination)
+            return True
+        except Exception as err:  # jack.JackError: the port went again, or the server
+            log.debug("connecting %s -> %s: %s", source, destination, err)
+            return False
+
     def _connect_loop(self) -> None:
         while (item := self._todo.get()) is not None:
             name, register = item
@@ -114,6 +145,13 @@ class JackWatch:
                 if any(link.peer == name for link in self.links):
                     log.warning("%s is gone; jazzd connects to it again when it comes back", name)
                 continue
+            if self.connect:
+                try:
+                    port = self.client.get_port_by_name(name)
+                except Exception:  # gone again already
+                    continue
+                if self._wanted(port) and self._connect(self.output, name):
+                    log.info("connected %s -> %s (--connect)", self.output, name)
             for link in self.links:
                 if link.peer == name:
                     try:

@@ -85,3 +85,28 @@ def test_a_named_output_that_leaves_and_comes_back_is_connected_again(own_server
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
     assert proc.returncode == 0, log_of(err)
+
+
+def test_connect_by_name_reaches_a_port_there_at_start_and_one_that_appears_later(own_server, tmp_path):
+    from jack_session import Receiver
+
+    early = Receiver("jazzd-synth-a", "midi_00")
+    proc, err = start_jazzd(tmp_path, "--connect", "SYNTH", "--bars", "400")
+    late = None
+    try:
+        wait_for(lambda: "bar 1 |" in log_of(err) or proc.poll() is not None, 90, 0.1, "jazzd to play")
+        assert "jazzd-synth-a:midi_00" in jack_connections().get("jazzd:jazzd out", []), log_of(err)
+        wait_for(lambda: early.received, 30, 0.05, "the synth there at start to hear jazzd")
+        late = Receiver("jazzd-synth-b", "midi_00")
+        wait_for(lambda: "jazzd-synth-b:midi_00" in jack_connections().get("jazzd:jazzd out", []), 30, 0.1,
+                 "jazzd to connect the synth that appeared")
+        wait_for(lambda: late.received, 30, 0.05, "the later synth to hear jazzd")
+        assert "connected jazzd:jazzd out -> jazzd-synth-b:midi_00 (--connect)" in log_of(err)
+    finally:
+        early.close()
+        if late is not None:
+            late.close()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+    assert proc.returncode == 0, log_of(err)
