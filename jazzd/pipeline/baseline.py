@@ -89,11 +89,12 @@ class NgramModel:
         return predict
 
 
-def evaluate(predict: Predictor, held_out: Sequence[HeldOut], vocab: Vocabulary) -> dict:
+def evaluate(predict: Predictor, held_out: Sequence[HeldOut], vocab: Vocabulary, contexts: bool = False) -> dict:
     """Score a predictor on held-out bars.
 
     Args:
-        predict: see Predictor.
+        predict: see Predictor; with contexts, called with each bar's value contexts as a third
+            argument (jazzd.core.conditioning; None where the bar has none).
         held_out: the bars to score.
         vocab: indexes the values.
     Returns:
@@ -104,7 +105,8 @@ def evaluate(predict: Predictor, held_out: Sequence[HeldOut], vocab: Vocabulary)
     nll, hits, n = 0.0, 0, 0
     for bar in held_out:
         context, target = vocab.encode(bar.context), vocab.encode(bar.target)
-        probs = predict(context, target)
+        probs = (predict(context, target, list(bar.contexts) if bar.contexts else None) if contexts
+                 else predict(context, target))
         picked = probs[np.arange(len(target)), target]
         nll -= float(np.log(np.maximum(picked, 1e-12)).sum())
         hits += int((probs.argmax(axis=1) == target).sum())

@@ -37,6 +37,7 @@ from jazzd.core.harmony import chord_of, progression_from_json, progression_to_j
 from jazzd.core.improviser import Improviser
 from jazzd.core.solo import make_soloist, seeded_generators
 from jazzd.pipeline.baseline import NgramModel
+from jazzd.pipeline.baseline import evaluate as score_predictor
 from jazzd.pipeline.dataset import HeldOut, piece_contexts, split
 from jazzd.pipeline.pitches import corpus_realizer, played
 
@@ -340,7 +341,8 @@ def prediction_report(model, held_out: Sequence[HeldOut], train_runs, pieces) ->
     for order, name in NGRAMS:
         ngram_predict = NgramModel(order, vocab.n_values).fit(encoded).predictor()
         predictors[name] = (lambda f: lambda context, target, contexts=None: f(context, target))(ngram_predict)
-    report = {name: _score(predict, known, vocab, conditioned and name == "lstm") for name, predict in predictors.items()}
+    report = {name: score_predictor(predict, known, vocab, contexts=conditioned and name == "lstm")
+              for name, predict in predictors.items()}
     scorer = NoteScorer(model)
     played_of = _played_by_measure(pieces)
     unreachable = 0
@@ -362,20 +364,6 @@ def prediction_report(model, held_out: Sequence[HeldOut], train_runs, pieces) ->
     report["bars_left_out"] = len(held_out) - len(known)
     report["unreachable_notes"] = unreachable
     return report
-
-
-def _score(predict, held_out, vocab, conditioned: bool) -> dict:
-    nll, hits, n = 0.0, 0, 0
-    for bar in held_out:
-        context, target = vocab.encode(bar.context), vocab.encode(bar.target)
-        probs = predict(context, target, list(bar.contexts) if conditioned and bar.contexts else None)
-        picked = probs[np.arange(len(target)), target]
-        nll -= float(np.log(np.maximum(picked, 1e-12)).sum())
-        hits += int((probs.argmax(axis=1) == target).sum())
-        n += len(target)
-    if n == 0:
-        return {"loss": float("nan"), "perplexity": float("nan"), "accuracy": float("nan"), "values": 0}
-    return {"loss": nll / n, "perplexity": math.exp(nll / n), "accuracy": hits / n, "values": n}
 
 
 # -- solos against solos ------------------------------------------------------------------------
