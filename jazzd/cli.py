@@ -274,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--solos", type=int, default=20, help="held-out solos compared with generated ones (default 20)")
     ev.add_argument("--bars", type=int, default=32, help="bars of each solo compared (default 32)")
     ev.add_argument("--temperature", type=float, default=1.0, help="sampling temperature of the generated solos (default 1.0)")
-    ev.add_argument("--top-p", dest="top_p", type=float, default=1.0, help="nucleus sampling of the generated solos (default 1.0)")
+    top_p = SETTING_BY_KEY["improviser.top_p"].default
+    ev.add_argument("--top-p", dest="top_p", type=float, default=top_p,
+                    help=f"nucleus sampling of the generated solos (default {top_p:g}, as [improviser] top_p)")
     ev.add_argument("--seed", type=int, default=0, help="seed of the first generated solo (default 0)")
     ev.set_defaults(func=cmd_evaluate)
 

@@ -146,11 +146,13 @@ SETTINGS: tuple[Setting, ...] = (
             flag="--temperature", commands=("run", "generate"),
             doc="0 takes the most likely value every step (the course's argmax: the same solo every run); 1.0 "
                 "samples the model's own distribution; above 1 flattens it (wilder), below 1 sharpens it."),
-    Setting("improviser", "top_p", float, 1.0, "Nucleus sampling: sample among the most likely values that "
+    Setting("improviser", "top_p", float, 0.9, "Nucleus sampling: sample among the most likely values that "
             "together hold this share of the probability", low=0.01, high=1.0, flag="--top-p",
             commands=("run", "generate"),
             doc="Cuts the model's unlikely tail without flattening the rest (Holtzman et al. 2020); applied after "
-                "the temperature. 1.0 keeps every value."),
+                "the temperature. 1.0 keeps every value. The models are trained with label smoothing, which "
+                "spreads a tenth of the probability over every value: at 1.0 a solo draws from that tail and "
+                "comes out sparser and leapier than the players' (see the README's model card)."),
     Setting("improviser", "seed", int, None, "Seed for a reproducible solo", low=0, high=MAX_SEED,
             flag="--seed", commands=("run", "generate"), example=42,
             doc="The same seed, model and settings play the same notes live and in `jazzd generate`. Leave it "

@@ -40,6 +40,7 @@ from jazzd.pipeline.baseline import NgramModel
 from jazzd.pipeline.baseline import evaluate as score_predictor
 from jazzd.pipeline.dataset import HeldOut, piece_contexts, split
 from jazzd.pipeline.pitches import corpus_realizer, played
+from jazzd.settings import SETTING_BY_KEY
 
 MIN_VERDICT_BARS = 200
 SOLOS = 20
@@ -58,6 +59,7 @@ GOAL_H4_BITS = 0.1
 GOAL_CHORD_POINTS = 3.0
 GOAL_COPIED_RUN = 16
 NGRAMS = ((1, "unigram"), (2, "bigram"), (3, "trigram"))
+TOP_P = SETTING_BY_KEY["improviser.top_p"].default  # generated solos are sampled as jazzd plays by default
 
 
 # -- statistics of a sequence of values --------------------------------------------------------
@@ -406,7 +408,7 @@ def generated_solo(model, measures, seed: int, temperature: float, top_p: float,
 
 
 def solo_report(model, solos, train_runs, count: int = SOLOS, bars: int = BARS, temperature: float = 1.0,
-                top_p: float = 1.0, seed: int = 0, low: int = 52, high: int = 81) -> dict:
+                top_p: float = TOP_P, seed: int = 0, low: int = 52, high: int = 81) -> dict:
     """Real solos and solos generated over their chords, side by side (see the module docstring)."""
     chosen = [p for p in solos if len(max(p.runs(), key=len)) >= min(bars, 8)][:count]
     real, generated, loops, copied, values = [], [], [], 0, 0
@@ -455,7 +457,7 @@ def goals(prediction: dict, solos: dict) -> dict[str, bool | None]:
 
 
 def quality_report(model, pieces, *, training_pieces=None, count: int = SOLOS, bars: int = BARS,
-                   temperature: float = 1.0, top_p: float = 1.0, seed: int = 0, low: int = 52,
+                   temperature: float = 1.0, top_p: float = TOP_P, seed: int = 0, low: int = 52,
                    high: int = 81) -> dict:
     """The whole report: {"prediction", "solos", "goals", "held_out"}.
 
