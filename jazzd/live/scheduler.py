@@ -14,6 +14,7 @@ musical work.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 import itertools
 import logging
 import math
@@ -59,13 +60,13 @@ class Scheduler:
     Args:
         clock: anything with due_s(beat) (see jazzd.live.clock).
     Attributes:
-        sounding: (channel, note) pairs with a note-on handed out and no note-off yet.
+        sounding: (channel, note) -> note-ons handed out and not yet ended by a note-off.
         channels: every channel a message was handed out on.
     """
 
     def __init__(self, clock):
         self.clock = clock
-        self.sounding: set[tuple[int, int]] = set()
+        self.sounding: Counter[tuple[int, int]] = Counter()
         self.channels: set[int] = set()
         self._heap: list[_Item] = []
         self._now: list[mido.Message] = []  # to send at once (a panic's releases)
@@ -174,16 +175,21 @@ class Scheduler:
         return out
 
     def _track(self, msg) -> None:
+        key = (getattr(msg, "channel", None), getattr(msg, "note", None))
         if msg.type == "note_on" and msg.velocity > 0:
-            self.sounding.add((msg.channel, msg.note))
+            self.sounding[key] += 1  # counted: a key struck again before its note-off sounds twice
             self.channels.add(msg.channel)
         elif msg.type in ("note_off", "note_on"):
-            self.sounding.discard((msg.channel, msg.note))
+            if self.sounding[key] > 1:
+                self.sounding[key] -= 1
+            else:
+                self.sounding.pop(key, None)
         elif hasattr(msg, "channel"):
             self.channels.add(msg.channel)
 
     def _releases(self) -> list[mido.Message]:
-        msgs = [mido.Message("note_off", channel=ch, note=n, velocity=0) for ch, n in sorted(self.sounding)]
+        msgs = [mido.Message("note_off", channel=ch, note=n, velocity=0)
+                for ch, n in sorted(self.sounding) for _ in range(self.sounding[(ch, n)])]
         return msgs + [all_notes_off(ch) for ch in sorted(self.channels)]
 
     def release(self) -> list[mido.Message]:
