@@ -158,10 +158,7 @@ def main(argv=None) -> dict:
             code = proc.wait(60)
         else:
             code = crashed
-        count = -1
-        while count != len(receiver.received):  # until the last messages have crossed JACK
-            count = len(receiver.received)
-            time.sleep(0.2)
+        receiver.wait_quiet(0.2)  # until the last messages have crossed JACK
         receiver.close()
     hanging = sum(hanging_notes([m for _, m in receiver.received]).values())
     xruns = jack_log.read_text(errors="replace").lower().count("xrun")

@@ -54,10 +54,7 @@ def main(argv=None) -> dict:
             proc.send_signal(sig)
             code = proc.wait(60)
             stop_times.append(time.monotonic() - sent)
-            count = -1
-            while count != len(receiver.received):  # until the last messages have crossed JACK
-                count = len(receiver.received)
-                time.sleep(0.1)
+            receiver.wait_quiet()  # until the last messages have crossed JACK
             receiver.close()
             messages = [m for _, m in receiver.received]
             hanging = sum(hanging_notes(messages).values())

@@ -129,6 +129,13 @@ class Receiver:
         return [(t, m.note) for t, m in list(self.received)
                 if m.type == "note_on" and m.velocity > 0 and (channel is None or m.channel == channel)]
 
+    def wait_quiet(self, interval: float = 0.1) -> None:
+        """Return once nothing has arrived for `interval` s: a sender's last messages cross JACK within a few periods."""
+        count = -1
+        while count != len(self.received):
+            count = len(self.received)
+            time.sleep(interval)
+
     @property
     def closed(self) -> bool:
         return self._stop.is_set()
@@ -228,11 +235,7 @@ class JackSession:
         finally:
             self.proc.kill()
             self.log.join()
-        # jazzd's last messages cross JACK within a few periods: wait until the stream is quiet
-        count = -1
-        while count != len(self.received):
-            count = len(self.received)
-            time.sleep(0.1)
+        self.listener.wait_quiet()
         return code
 
     def close(self) -> None:

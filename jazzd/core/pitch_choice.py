@@ -106,7 +106,7 @@ def fit(examples, iterations: int = 300, learning_rate: float = 0.05, l2: float 
     Returns:
         The fitted PitchChoice (uniform when there are no examples).
     """
-    rows, groups, chosen, previous_dirs = [], [], [], []
+    rows, groups, chosen = [], [], []
     for g, (candidates, index, previous, previous_interval) in enumerate(examples):
         if len(candidates) < 2:
             continue

@@ -153,27 +153,22 @@ class Daemon:
                         "server, reconnect ports that come back or connect by name; `make run` builds it against this system's")
             return
         client = self.config["midi.client_name"]
-        output = self.port.name if self.port.virtual else f"{client}:jazzd out"
+        # the connections python-rtmidi made to ports named by --output/--input, kept while their peers come and go
+        links = []
+        if not self.port.virtual:
+            links.append(Link(self.port.own_port, self.port.name, peer=self.port.name))
+        if self.input_port is not None and not self.input_port.virtual:
+            links.append(Link(self.input_port.name, self.input_port.own_port, peer=self.input_port.name))
         try:
-            self.watch = JackWatch(f"{client}-watch", self._jack_gone, output=output, connect=connect)
+            self.watch = JackWatch(f"{client}-watch", self._jack_gone, links, output=self.port.own_port,
+                                   connect=connect)
         except RuntimeError as err:
             log.warning("JACK: %s; a server that goes away will not be noticed", err)
             return
-        own = (client, self.config["midi.input_client_name"])
-        for port in (self.port, self.input_port):
-            if port is None or port.virtual:
-                continue
-            try:  # the connection python-rtmidi made: from jazzd's port to the peer, or from the peer to it
-                for other in self.watch.client.get_all_connections(port.name):
-                    if other.name.split(":")[0] in own:
-                        source, destination = (other.name, port.name) if port is self.port else (port.name, other.name)
-                        self.watch.links.append(Link(source, destination, peer=port.name))
-            except Exception as err:  # jack.JackError
-                log.debug("JACK connections of %s: %s", port.name, err)
         if connect:
             found = self.watch.connect_matching()
-            log.info("connected %s -> %s; watching for ports matching %s", output, ", ".join(found) or "nothing yet",
-                     ", ".join(repr(c) for c in connect))
+            log.info("connected %s -> %s; watching for ports matching %s", self.port.own_port,
+                     ", ".join(found) or "nothing yet", ", ".join(repr(c) for c in connect))
 
     def _jack_gone(self, reason: str) -> None:
         self._fail(PortError(f"the JACK server went away ({reason}); jazzd's ports went with it, so nothing of "

@@ -88,7 +88,6 @@ class JackWatch:
         self._on_shutdown = on_shutdown
         self._gone = threading.Event()
         self._todo: queue.Queue = queue.Queue()
-        self.reconnected = 0
         try:
             self.client = jack.Client(client_name, no_start_server=True)
         except jack.JackError as err:
@@ -98,10 +97,6 @@ class JackWatch:
         self._worker = threading.Thread(target=self._connect_loop, name="jazzd-jackwatch", daemon=True)
         self._worker.start()
         self.client.activate()
-
-    @property
-    def server_gone(self) -> bool:
-        return self._gone.is_set()
 
     def _shutdown(self, status, reason: str) -> None:
         if not self._gone.is_set():
@@ -153,13 +148,8 @@ class JackWatch:
                 if self._wanted(port) and self._connect(self.output, name):
                     log.info("connected %s -> %s (--connect)", self.output, name)
             for link in self.links:
-                if link.peer == name:
-                    try:
-                        self.client.connect(link.source, link.destination)
-                        self.reconnected += 1
-                        log.info("%s is back: connected %s -> %s", name, link.source, link.destination)
-                    except Exception as err:  # jack.JackError; already connected counts as done
-                        log.debug("reconnecting %s -> %s: %s", link.source, link.destination, err)
+                if link.peer == name and self._connect(link.source, link.destination):
+                    log.info("%s is back: connected %s -> %s", name, link.source, link.destination)
 
     def close(self) -> None:
         """Stop watching (the client is closed unless the server already took it)."""

@@ -201,9 +201,10 @@ class RtMidiOutput:
 
     def __init__(self, backend: str, port_name: str, client_name: str = "jazzd", virtual: bool = True):
         self.backend = backend
-        self._midi_out, self.name = _open_rtmidi("output", backend, port_name, client_name,
-                                                 port_name if virtual else "jazzd out", virtual)
+        own = port_name if virtual else "jazzd out"
+        self._midi_out, self.name = _open_rtmidi("output", backend, port_name, client_name, own, virtual)
         self.virtual = virtual
+        self.own_port = f"{client_name}:{own}"  # jazzd's own port (the one connected to `name` if not virtual)
         self.kind = f"{backend} {'virtual port' if virtual else 'port'}"
 
     def send(self, msg: mido.Message, due_s: float) -> None:
@@ -291,11 +292,12 @@ class RtMidiInput:
     def __init__(self, backend: str, target: str, client_name: str = "jazzd-in", virtual: bool = True,
                  queue_size: int = 8192):
         self.backend = backend
-        self._midi_in, self.name = _open_rtmidi("input", backend, target, client_name,
-                                                target if virtual else "jazzd in", virtual,
+        own = target if virtual else "jazzd in"
+        self._midi_in, self.name = _open_rtmidi("input", backend, target, client_name, own, virtual,
                                                 queue_size_limit=queue_size)
         self._midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
         self.virtual = virtual
+        self.own_port = f"{client_name}:{own}"  # jazzd's own port (the one `name` is connected to if not virtual)
         self.kind = f"{backend} {'virtual port' if virtual else 'port'}"
         self.arrivals = ArrivalClock()
         self.unreadable = 0  # messages dropped as not MIDI

@@ -14,12 +14,12 @@ musical work.
 from __future__ import annotations
 
 import heapq
-from collections import Counter
 import itertools
 import logging
 import math
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import mido
@@ -175,11 +175,11 @@ class Scheduler:
         return out
 
     def _track(self, msg) -> None:
-        key = (getattr(msg, "channel", None), getattr(msg, "note", None))
         if msg.type == "note_on" and msg.velocity > 0:
-            self.sounding[key] += 1  # counted: a key struck again before its note-off sounds twice
+            self.sounding[(msg.channel, msg.note)] += 1  # counted: a key struck again before its note-off
             self.channels.add(msg.channel)
         elif msg.type in ("note_off", "note_on"):
+            key = (msg.channel, msg.note)
             if self.sounding[key] > 1:
                 self.sounding[key] -= 1
             else:
@@ -188,8 +188,7 @@ class Scheduler:
             self.channels.add(msg.channel)
 
     def _releases(self) -> list[mido.Message]:
-        msgs = [mido.Message("note_off", channel=ch, note=n, velocity=0)
-                for ch, n in sorted(self.sounding) for _ in range(self.sounding[(ch, n)])]
+        msgs = [mido.Message("note_off", channel=ch, note=n, velocity=0) for ch, n in sorted(self.sounding.elements())]
         return msgs + [all_notes_off(ch) for ch in sorted(self.channels)]
 
     def release(self) -> list[mido.Message]:

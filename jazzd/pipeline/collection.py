@@ -94,12 +94,10 @@ class ProgressLines:
     """Parsing progress as log lines where no terminal shows tqdm's bar: at every tenth of the files or
     every PROGRESS_EVERY_S seconds, whichever comes first, and at the end."""
 
-    def __init__(self, total: int, every_s: float = None, clock=time.monotonic):
-        self.total, self.done, self.clock = total, 0, clock
-        self.every_s = PROGRESS_EVERY_S if every_s is None else every_s
+    def __init__(self, total: int, every_s: float = PROGRESS_EVERY_S, clock=time.monotonic):
+        self.total, self.done, self.clock, self.every_s = total, 0, clock, every_s
         self.start = self.last = clock()
         self.step = max(1, total // 10)
-        self.disable = False
 
     def update(self, n: int = 1) -> None:
         self.done += n

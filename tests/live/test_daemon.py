@@ -100,10 +100,7 @@ def test_live_through_jack_and_every_signal_releases_every_note(jack_server, tmp
         proc.send_signal(sig)
         code = proc.wait(30)
         log.join()
-        count = -1
-        while count != len(received):  # until the last messages have crossed JACK
-            count = len(received)
-            time.sleep(0.1)
+        listener.wait_quiet()  # until the last messages have crossed JACK
     finally:
         proc.kill()
         listener.close()

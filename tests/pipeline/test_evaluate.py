@@ -113,7 +113,6 @@ def test_report_of_the_metheny_model_on_its_corpus(metheny_pieces):
 def test_a_foreign_corpus_leaves_out_bars_with_unknown_values():
     from helpers import SHARED
 
-    from jazzd.pipeline.dataset import split
 
     pieces = collect([SHARED / "data" / "wjazzd" / "ArtPepper_Anthropology_001.mid"], progress=False).pieces
     from jazzd.pipeline.evaluate import every_bar
