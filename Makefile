@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := jackd2 fluidsynth fluid-soundfont-gm lame libjack-jackd2-dev libasound2-dev pkg-config g++
 SOUNDFONT := /usr/share/sounds/sf2/FluidR3_GM.sf2
 
-.PHONY: run train test bench system-deps audio-deps clean
+.PHONY: run hear train test bench system-deps audio-deps clean
 
 # `make train OUT=models/mine SOURCES="~/midi/jazz"`: TensorFlow too, then jazzd train
 OUT ?= models/mine
@@ -59,6 +59,10 @@ system-deps:
 
 run: $(VENV)/.run-deps
 	$(BIN)/jazzd run
+
+# `make hear`: FluidSynth and the SoundFont (apt), then jazzd run with the built-in synth to the speakers
+hear: audio-deps $(VENV)/.run-deps
+	$(BIN)/jazzd run --synth
 
 train: $(VENV)/.test-deps
 	$(BIN)/jazzd train $(SOURCES) --out $(OUT)

@@ -37,3 +37,7 @@ class ModelError(JazzdError, ValueError):
 
 class PortError(JazzdError, OSError):
     """A MIDI port or backend that cannot be opened."""
+
+
+class RenderError(JazzdError):
+    """Rendering or the built-in synth failed: a missing tool, library or SoundFont, or a tool's error."""

@@ -22,26 +22,15 @@ from pathlib import Path
 
 import mido
 
-from jazzd.errors import ConfigError, JazzdError
+from jazzd.errors import ConfigError, RenderError
 from jazzd.core.midi import DRUM_CHANNEL
 from jazzd.files import replaced
+from jazzd.soundfont import find_soundfont
 from jazzd.pipeline.parts import MIN_MONOPHONIC, SOLO_REGISTER_LOW
 
-SOUNDFONT_PATHS = (
-    "/usr/share/sounds/sf2/FluidR3_GM.sf2",  # Debian/Ubuntu fluid-soundfont-gm
-    "/usr/share/sounds/sf2/default-GM.sf2",
-    "/usr/share/soundfonts/default.sf2",  # Fedora, Arch
-    "/usr/share/soundfonts/FluidR3_GM.sf2",
-    "/opt/homebrew/share/soundfonts/default.sf2",  # macOS Homebrew (fluid-synth)
-    "/usr/local/share/soundfonts/default.sf2",
-)
 MELODY_TRACK_NAMES = ("melody", "solo", "lead")
 RELEASE_SECONDS = 0.25  # kept after the file's end, faded out: FluidSynth renders ~2 s of reverb tail
 RENDER_TIMEOUT_S = 120.0  # plus the file's length: FluidSynth renders ~50x faster than real time
-
-
-class RenderError(JazzdError):
-    """Rendering failed: a missing tool or SoundFont, or a tool's error."""
 
 
 @dataclass(frozen=True)
@@ -50,25 +39,6 @@ class Rendered:
 
     path: Path
     seconds: float
-
-
-def find_soundfont(configured: str | Path | None = None) -> Path:
-    """The SoundFont to render with: the configured one, else the first of SOUNDFONT_PATHS present.
-
-    Raises:
-        RenderError: if the configured file is missing, or none is installed
-            (the message names the package fluid-soundfont-gm).
-    """
-    if configured:
-        path = Path(configured).expanduser()
-        if not path.is_file():
-            raise RenderError(f"{path}: no such SoundFont ([render] soundfont)")
-        return path
-    for candidate in SOUNDFONT_PATHS:
-        if Path(candidate).is_file():
-            return Path(candidate)
-    raise RenderError("no General MIDI SoundFont found: install the package fluid-soundfont-gm "
-                      "(apt-get install fluid-soundfont-gm) or set [render] soundfont")
 
 
 def _tool(name: str, package: str) -> str:

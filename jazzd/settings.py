@@ -133,6 +133,9 @@ SECTIONS: dict[str, str] = {
     "log": "",
     "train": ("`jazzd train` without arguments reads [train] corpus with these settings; they rebuild "
               "models/default: `jazzd train --out models/default`."),
+    "synth": ("`jazzd run --synth`: the live stream played by FluidSynth (in-process) to this machine's audio "
+              "output, with [render] soundfont and gain, so it sounds as `jazzd render` does. The MIDI port opens "
+              "beside it."),
     "render": "`jazzd render` and `jazzd generate --render`: FluidSynth with a General MIDI SoundFont.",
     "generate": "",
 }
@@ -312,6 +315,25 @@ SETTINGS: tuple[Setting, ...] = (
             high=65_536, flag="--batch-size", commands=("train",)),
     Setting("train", "workers", int, 0, "Processes that parse the corpus; 0 = one per core", low=0, high=256,
             flag="--workers", commands=("train", "evaluate")),
+    Setting("synth", "enabled", bool, False, "Play the live stream through the built-in synth (FluidSynth) too",
+            flag="--synth", commands=("run",),
+            doc="The solo and the comp on the programs jazzd sends ([melody] program, [comp] program). Where no "
+                "audio output can open, one warning and jazzd plays on (the MIDI port, and a recording)."),
+    Setting("synth", "audio_driver", str, "auto", "FluidSynth's audio driver",
+            choices=("auto", "pulseaudio", "pipewire", "jack", "alsa", "coreaudio", "sdl2", "oss"),
+            flag="--audio-driver", commands=("run",),
+            doc='"auto": CoreAudio on macOS; on Linux PulseAudio where its server runs (PipeWire serves it too), '
+                "else PipeWire, else JACK where a server runs (client jazzd-synth, connected to the speakers), "
+                "else ALSA."),
+    Setting("synth", "record_audio", str, "", "Also write what the synth plays to this WAV file (16-bit stereo)",
+            flag="--record-audio", commands=("run",),
+            doc="Implies the synth. Written as it plays and made whole on disk several times a second, so it can "
+                "be streamed or kept; an existing file is replaced only once the new recording has begun. "
+                "Empty = no recording."),
+    Setting("synth", "latency_ms", float, 30.0, "How long after its due time a message sounds in the synth",
+            unit="ms", low=1.0, high=1000.0,
+            doc="Room for the audio period and the sender's jitter: each note is placed on its sample. The "
+                "audio output's own buffer comes on top; the MIDI port is not delayed."),
     Setting("render", "soundfont", str, "", "General MIDI SoundFont (.sf2); empty = the installed one (Debian "
             "package fluid-soundfont-gm)"),
     Setting("render", "melody_program", int, 66, "General MIDI program of the melody in renders (66 = tenor sax, "

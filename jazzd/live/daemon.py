@@ -28,6 +28,7 @@ from pathlib import Path
 
 from jazzd.core.modeldir import load_model
 from jazzd.errors import ConfigError, PortError
+from jazzd.files import check_suffix
 from jazzd.live.clock import MidiClock, TempoClock
 from jazzd.live.listener import Listener
 from jazzd.live.ports import open_input, open_output
@@ -133,9 +134,35 @@ class Daemon:
                               f"open here (the output is a {self.port.kind}): start a MIDI system, or set [{section}] "
                               f"{name} back")
         self._watch_jack()
+        self._open_synth()
         self.sender = Sender(self.scheduler, self.port, record_timing=self.timing_log is not None,
                              on_error=lambda err: self._fail(err, "sender"))
         self.listener = Listener(self.events, on_error=lambda err: self._fail(err, "listener"))
+
+    def _open_synth(self) -> None:
+        """--synth / --record-audio: FluidSynth plays (and records) what the MIDI port gets (jazzd.live.synth)."""
+        config = self.config
+        record = config["synth.record_audio"]
+        if not (config["synth.enabled"] or record):
+            return
+        from jazzd.live.synth import Outputs, SynthOutput
+        from jazzd.soundfont import find_soundfont
+
+        if record:
+            # a flag's path is the shell's (from the working folder), a config file's is read from its folder
+            path = Path(record) if "synth.record_audio" in config.flags else config.path_of("synth.record_audio")
+            record = check_suffix(path, (".wav",), "a recording",
+                                  config.where("synth.record_audio"))
+        soundfont = find_soundfont(config["render.soundfont"] or None)
+        synth = SynthOutput(soundfont, gain=config["render.gain"], audio_driver=config["synth.audio_driver"],
+                            latency_ms=config["synth.latency_ms"], record=record or None,
+                            on_error=lambda err: self._fail(err, "synth"))
+        if synth.silent:
+            synth.close()
+            return
+        self.port = Outputs(self.port, synth)
+        log.info("built-in synth: %s with %s%s", synth.name, soundfont.name,
+                 f", recording to {record}" if record else "")
 
     def _watch_jack(self) -> None:
         """On JACK: learn when the server goes away and reconnect named peers that come back (jackwatch)."""
