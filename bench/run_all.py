@@ -23,6 +23,7 @@ import resources  # noqa: E402
 import send_timing  # noqa: E402
 import startup  # noqa: E402
 import stop_release  # noqa: E402
+import synth_take  # noqa: E402
 import training  # noqa: E402
 from common import machine  # noqa: E402
 
@@ -55,6 +56,8 @@ def main(argv=None) -> None:
     input_flood.main(["--seconds", "5" if args.quick else "10"])
     section("Stopping at any moment")
     stops = stop_release.main(["--runs", "15" if args.quick else "50"])
+    section("The built-in synth's take")
+    synth = synth_take.main(["--seeds", "0"] if args.quick else ["--seeds", "0", "1", "2"])
 
     default = next(label for label, _ in inf)
     live = inf[(default, "live path: step + sample + realize")]
@@ -87,6 +90,12 @@ def main(argv=None) -> None:
         ("5", "CPU <= 5 % of one core at 120 BPM", f"{rss['cpu_percent']:.2f} %", rss["cpu_percent"] <= 5),
         ("8", "no hanging note after a signal at a random moment",
          f"{stops['hanging']} in {stops['runs']} runs ({stops['played']} had begun playing)", stops["hanging"] == 0),
+        ("11", "--synth take: every onset within 30 ms of the MIDI recording's",
+         f"max {max(r['max_ms'] for r in synth['rows']):.1f} ms over {sum(r['onsets'] for r in synth['rows'])} onsets",
+         all(r["within30"] == 1.0 for r in synth["rows"])),
+        ("11", "--synth peak within 3 dB of jazzd render's (same seed)",
+         ", ".join(f"{r['peak_live'] - r['peak_generate']:+.1f} dB" for r in synth["rows"]),
+         all(abs(r["peak_live"] - r["peak_generate"]) <= 3 for r in synth["rows"])),
         ("6", "100 epochs, course's data size, <= 10 s",
          f"{course['median']:.1f} s ({course_key.split(', ', 1)[1]})", course["median"] <= 10),
     ]
