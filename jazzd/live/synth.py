@@ -147,10 +147,14 @@ class WavRecorder:
         self.frames = 0
         self.sample_rate = 0
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.wav")
-            self._file = open(self._tmp, "wb")
-            os.fchmod(self._file.fileno(), default_mode(self.path))
+            if self.path.exists() and not self.path.is_file():  # a device (/dev/null): written directly
+                self._tmp = None
+                self._file = open(self.path, "wb")
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.wav")
+                self._file = open(self._tmp, "wb")
+                os.fchmod(self._file.fileno(), default_mode(self.path))
             self._wav = wave.open(self._file, "wb")
             self._wav.setnchannels(2)
             self._wav.setsampwidth(2)

@@ -14,11 +14,12 @@ import signal
 import subprocess
 import wave
 
+import mido
 import numpy as np
 import pytest
 
 from audio import levels_db, midi_notes, onset_errors, onsets, peak_dbfs, read_wav
-from helpers import JAZZD, ROOT, jazzd, wait_for
+from helpers import JAZZD, ROOT, hanging_notes, jazzd, wait_for
 from jack_session import LogReader, jack_connections
 
 pytest.importorskip("fluidsynth", reason="pyfluidsynth is a dependency of jazzd")
@@ -156,3 +157,17 @@ def test_wav_recorder_is_whole_after_every_write_and_replaces_a_take_only_once_i
 
     with pytest.raises(PortError, match=r"inside-a-file.wav: cannot record audio here"):
         WavRecorder(target / "inside-a-file.wav")  # its folder is a file
+
+
+@pytest.mark.e2e
+@needs_soundfont
+def test_a_recording_that_cannot_be_written_ends_the_run_in_one_line_and_releases_every_note(tmp_path):
+    full = tmp_path / "full.wav"
+    full.symlink_to("/dev/full")  # a device: written directly, and every write fails with ENOSPC
+    mid = tmp_path / "take.mid"
+    done = jazzd("run", "--output", mid, "--record-audio", full, "--audio-driver", "oss", "--bars", "8", timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == f"jazzd: error: {full}: cannot record audio (No space left on device)"
+    assert "Traceback" not in done.stderr
+    played = list(mido.MidiFile(str(mid)))  # the MIDI recording is whole, and every note-on has its note-off
+    assert any(m.type == "note_on" for m in played) and hanging_notes(played) == {}, done.stderr
