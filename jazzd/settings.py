@@ -231,8 +231,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("midi", "connect", tuple, (), "Connect the output to every port whose name contains one of these",
             flag="--connect", commands=("run",),
             doc='On JACK, at start and again whenever such a port appears (a synth or DAW started later): '
-                '["fluidsynth"] finds "fluidsynth-midi:midi_00"; `jack_lsp` lists the others. Other backends: '
-                "one warning; connect with the system's patchbay (aconnect on ALSA)."),
+                '["fluidsynth"] finds "fluidsynth-midi:midi_00", ["Solo/midi_in"] the input of Ardour\'s track '
+                '"Solo" ("ardour:Solo/midi_in 1"); `jack_lsp` lists the others. Other backends: one warning; '
+                "connect with the system's patchbay (aconnect on ALSA)."),
     Setting("midi", "fallback_file", str, "jazzd-live.mid", 'The file output = "auto" records to where no MIDI '
             "system runs", low=NONEMPTY, doc="Made whole on disk at least once a bar."),
     Setting("input", "mode", str, "off", "What the player's notes on the input do",
