@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_jack  # noqa: E402
 import inference  # noqa: E402
 import input_flood  # noqa: E402
+import jack_restart  # noqa: E402
 import interplay  # noqa: E402
 import resources  # noqa: E402
 import send_timing  # noqa: E402
@@ -56,6 +57,8 @@ def main(argv=None) -> None:
     input_flood.main(["--seconds", "5" if args.quick else "10"])
     section("Stopping at any moment")
     stops = stop_release.main(["--runs", "15" if args.quick else "50"])
+    section("The JACK server killed mid-run")
+    restarts = jack_restart.main(["--rounds", "2" if args.quick else "5"])
     section("The built-in synth's take")
     synth = synth_take.main(["--seeds", "0"] if args.quick else ["--seeds", "0", "1", "2"])
 
@@ -90,6 +93,9 @@ def main(argv=None) -> None:
         ("5", "CPU <= 5 % of one core at 120 BPM", f"{rss['cpu_percent']:.2f} %", rss["cpu_percent"] <= 5),
         ("8", "no hanging note after a signal at a random moment",
          f"{stops['hanging']} in {stops['runs']} runs ({stops['played']} had begun playing)", stops["hanging"] == 0),
+        ("14", "jackd killed mid-run: exit 1 in one line, nothing else on stderr",
+         f"{restarts['ok']} of {restarts['rounds']} rounds, exit after median {restarts['exit']['median'] * 1e3:.0f} ms",
+         restarts["ok"] == restarts["rounds"]),
         ("11", "--synth take: every onset within 30 ms of the MIDI recording's",
          f"max {max(r['max_ms'] for r in synth['rows']):.1f} ms over {sum(r['onsets'] for r in synth['rows'])} onsets",
          all(r["within30"] == 1.0 for r in synth["rows"])),
