@@ -73,6 +73,7 @@ class Daemon:
         self.listener: Listener | None = None
         self.sender: Sender | None = None
         self.watch = None  # a JackWatch on the JACK backend
+        self.guardian = None  # the guardian process on the JACK backend (jazzd.live.guardian)
 
     # -- the session thread ---------------------------------------------------------
 
@@ -175,6 +176,7 @@ class Daemon:
             return
         from jazzd.live.jackwatch import JackWatch, Link, rtmidi_bundles_libjack
 
+        self._start_guardian(self.config["midi.client_name"])  # its own process and libjack: with the wheel too
         if rtmidi_bundles_libjack():
             log.warning("JACK: python-rtmidi bundles its own libjack (the PyPI wheel), so jazzd cannot watch the "
                         "server, reconnect ports that come back or connect by name; `make run` builds it against this system's")
@@ -196,6 +198,14 @@ class Daemon:
             found = self.watch.connect_matching()
             log.info("connected %s -> %s; watching for ports matching %s", self.port.own_port,
                      ", ".join(found) or "nothing yet", ", ".join(repr(c) for c in connect))
+
+    def _start_guardian(self, client: str) -> None:
+        """A process that releases the notes if this one dies without doing so (a crash, kill -9)."""
+        from jazzd.live import guardian
+
+        session = self.session
+        channels = sorted({part.channel for part in (session.melody, session.comp) if part is not None})
+        self.guardian = guardian.start(self.port.own_port, channels, client_name=f"{client}-guardian")
 
     def _jack_gone(self, reason: str) -> None:
         self._fail(PortError(f"the JACK server went away ({reason}); jazzd's ports went with it, so nothing of "
@@ -269,6 +279,10 @@ class Daemon:
                 self._close_output()
             if self.watch is not None:
                 self.watch.close()
+            if self.guardian is not None:  # every note is released: the guardian has nothing to do
+                from jazzd.live import guardian
+
+                guardian.stop(self.guardian)
             self._save()
             self._write_timing()
             if self.sender is not None:

@@ -17,7 +17,7 @@ import mido
 import numpy as np
 import pytest
 
-from helpers import check_released, jazzd, read_notes, wait_for
+from helpers import align_heard, check_silent_at_end, jazzd, read_notes, wait_for
 from jack_session import JackSession, sleep_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.jack]
@@ -79,7 +79,7 @@ def test_trade_listens_then_answers_on_the_bar_line_after_the_phrase(session):
     assert melody, s.stderr
     bar_of = lambda t: (t - t0) / spb / 4 + 1  # noqa: E731  (1-based, as the log counts)
     assert all(first - 0.1 < bar_of(t) < last + 1 for t, _ in melody), [round(bar_of(t), 2) for t, _ in melody]
-    check_released([m for _, m in s.received])
+    check_silent_at_end([m for _, m in s.received])
 
 
 def test_prime_hears_the_phrase_and_says_so(session):
@@ -93,7 +93,7 @@ def test_prime_hears_the_phrase_and_says_so(session):
     assert int(heard.group(2)) >= 12  # on a loaded machine a note may slip, none is lost
     assert s.stop() == 0, s.stderr
     assert len(re.findall("heard the player's phrase", s.stderr)) == 1
-    check_released([m for _, m in s.received])
+    check_silent_at_end([m for _, m in s.received])
 
 
 def test_live_chords_from_held_keys(session):
@@ -154,12 +154,12 @@ def test_follows_midi_clock_from_the_downbeat_and_stops_with_it(session, tmp_pat
     assert s.stop() == 0, s.stderr
     melody = s.notes(0)
     expected = expected_melody(s, tmp_path, seed, 40)
-    assert [n for _, n in melody] == [n for n, _ in expected[:len(melody)]], "not the seeded solo from beat 0"
+    assert align_heard([n for _, n in melody], [n for n, _ in expected], start=0), "not the seeded solo from beat 0"
     chords = s.notes(1)
     assert {n for t, n in chords if t - chords[0][0] < 0.01} == {50, 53, 57, 60}  # bar 1 is Dm7, the downbeat
     late = [t - stop_at for t, m in s.received if m.type == "note_on" and m.velocity and t > stop_at + 0.1]
     assert not late, f"note-ons {late} s after Stop"
-    check_released([m for t, m in s.received if t < stop_at + 1.0])
+    check_silent_at_end([m for t, m in s.received if t < stop_at + 1.0])
 
 
 def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
@@ -178,10 +178,12 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
     pulses = np.array(clock.pulse_times[start - 2:])
     melody = s.notes(0)
     expected = expected_melody(s, tmp_path, seed, 40)
-    assert [n for _, n in melody] == [n for n, _ in expected[:len(melody)]], "not the seeded solo"
+    where = align_heard([n for _, n in melody], [n for n, _ in expected], start=0)
+    assert where, "not the seeded solo"
     # where each note fell on the DAW's clock, against where the solo puts it: within a quarter beat
     heard_beats = np.interp([t for t, _ in melody], pulses, (np.arange(len(pulses)) - 2) / 24)
-    fast = [(h, e) for (t, _), h, (_, e) in zip(melody, heard_beats, expected) if t > clock.pulse_times[jump] + 1.0]
+    fast = [(h, expected[i][1]) for (t, _), h, i in zip(melody, heard_beats, where)
+            if t > clock.pulse_times[jump] + 1.0]
     assert len(fast) >= 8, f"{len(fast)} notes after the jump"
     assert max(abs(h - e) for h, e in fast) < 0.25, [(round(h, 3), e) for h, e in fast]
 
@@ -210,7 +212,7 @@ def test_controls(session):
     assert s.stop() == 0, s.stderr
     assert "unmuted (CC 21)" in s.stderr
     assert not [t for t, _ in s.notes(0) + s.notes(1) if muted_at + 0.1 < t < unmuted_at], "notes while muted"
-    check_released([m for _, m in s.received])
+    check_silent_at_end([m for _, m in s.received])
 
 
 def test_bad_input_never_crashes_it(session):
@@ -244,4 +246,4 @@ def test_bad_input_never_crashes_it(session):
     assert "Traceback" not in s.stderr and bars_after
     junk_lines = [line for line in s.stderr.splitlines() if "that are not MIDI" in line]
     assert len(junk_lines) <= 10, junk_lines  # at most once a second
-    check_released([m for _, m in s.received])
+    check_silent_at_end([m for _, m in s.received])
