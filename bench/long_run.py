@@ -7,7 +7,10 @@ minute it prints jazzd's RSS and the onset error of the notes heard that minute;
 at the end it stops jazzd with SIGTERM and reports:
 
 - crashes: jazzd exiting before the end (a signal such as SIGSEGV shows as its name);
-- hanging notes at the receiver once the stream is quiet (note-ons without note-offs);
+- what still sounds at the receiver once the stream is quiet (as a synth hears it: All
+  Notes Off ends a channel's notes), and note-ons without their own note-off (a note-off
+  lost in an xrun at the receiver counts here; jazzd's count of messages sent and the
+  receiver's count of messages heard are printed beside it);
 - RSS growth from the first minute to the last (the first minute includes start-up);
 - the onset error against the beat grid (the 1/12-beat grid the solo is placed on,
   straight feel): each arrival's distance to the nearest grid point, the grid's
@@ -21,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +114,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     use_tests_helpers()
-    from helpers import hanging_notes, wait_for
+    from helpers import hanging_notes, sounding_at_end, wait_for
     from jack_session import LISTENER, Receiver, running_jack_server
 
     os.environ["JACK_DEFAULT_SERVER"] = BENCH_SERVER
@@ -160,13 +165,22 @@ def main(argv=None) -> dict:
             code = crashed
         receiver.wait_quiet(0.2)  # until the last messages have crossed JACK
         receiver.close()
-    hanging = sum(hanging_notes([m for _, m in receiver.received]).values())
+    heard = [m for _, m in receiver.received]
+    hanging = sum(hanging_notes(heard).values())
+    sounding = sum(sounding_at_end(heard).values())
     xruns = jack_log.read_text(errors="replace").lower().count("xrun")
+    late = Counter(line.split("client = ", 1)[1].split(" was not finished")[0]
+                   for line in jack_log.read_text(errors="replace").splitlines() if "client = " in line)
+    sent = re.search(r"stopped after (\d+) messages", jazzd_log.read_text(errors="replace"))
     exit_text = (f"{signal.Signals(-code).name}" if code is not None and code < 0 else str(code))
     print(f"\n{args.minutes:g} min at {args.bpm:g} BPM, prime mode, keyboard {args.rate:g} notes/s, "
           f"JACK dummy period 256; {machine()}")
     print(f"crashed: {'yes, exit ' + exit_text if crashed is not None else 'no'} (exit {exit_text}); "
-          f"hanging notes at the receiver: {hanging}; JACK xruns: {xruns}; jazzd log: {jazzd_log}")
+          f"sounding at the receiver at the end (All Notes Off ends a channel's notes, as a synth hears it): "
+          f"{sounding}; note-ons without their own note-off: {hanging}")
+    print(f"messages: jazzd sent {sent.group(1) if sent else '?'}, the receiver heard {len(heard)}; JACK xruns: "
+          f"{xruns} (late clients: {', '.join(f'{n} {c}' for n, c in late.most_common()) or 'none'}); "
+          f"jazzd log: {jazzd_log}")
     if minutes:
         first, last = minutes[0], minutes[-1]
         growth = (last["rss_kib"] or 0) - (first["rss_kib"] or 0)
@@ -177,7 +191,8 @@ def main(argv=None) -> dict:
               f"{last['median_error_ms'] - first['median_error_ms']:+.2f} ms |")
         print(f"| onset error vs grid, p99 | {first['p99_error_ms']:.2f} ms | {last['p99_error_ms']:.2f} ms | |")
         print(f"| notes heard | {first['notes']} | {last['notes']} | |")
-    return {"crashed": crashed, "exit": code, "hanging": hanging, "minutes": minutes, "xruns": xruns}
+    return {"crashed": crashed, "exit": code, "hanging": hanging, "sounding": sounding, "minutes": minutes,
+            "xruns": xruns}
 
 
 if __name__ == "__main__":
