@@ -33,7 +33,7 @@ def random_model(tmp_path_factory):
     return save_model(tmp_path_factory.mktemp("models") / "random", weights, vocab, {"Tx": 30})
 
 
-JACKD_LOG: list[Path] = []  # the log of a server the jack_server fixture started, for the summary
+JACKD_SESSION_DIR = "jackd-session"  # where the jack_server fixture's server logs, for the summary
 
 
 @pytest.fixture(scope="session")
@@ -45,11 +45,9 @@ def jack_server(tmp_path_factory):
     """
     from jack_session import JackUnavailable, running_jack_server
 
-    log_path = tmp_path_factory.mktemp("jackd") / "jackd.log"
+    log_path = tmp_path_factory.mktemp(JACKD_SESSION_DIR) / "jackd.log"
     try:
         with running_jack_server(log_path=log_path) as server:
-            if server is not None:
-                JACKD_LOG.append(log_path)
             yield server
     except JackUnavailable as err:
         if IN_CI:
@@ -57,11 +55,22 @@ def jack_server(tmp_path_factory):
         pytest.skip(str(err))
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(config, items):
+    """The JACK tests run one after another on one pytest-xdist worker (one session server, no two tests
+    starting servers at once) while the other worker runs the rest: a loaded machine, as they must bear."""
+    for item in items:
+        if item.get_closest_marker("jack"):
+            item.add_marker(pytest.mark.xdist_group("jack"))
+
+
 def pytest_terminal_summary(terminalreporter):
     """How often the JACK server saw a client miss its cycle (xruns lose MIDI): evidence for a failed JACK test."""
-    for log_path in JACKD_LOG:
-        if not log_path.exists():
-            continue
+    factory = getattr(terminalreporter.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    base = factory.getbasetemp()  # with pytest-xdist, each worker's is a folder in it
+    for log_path in sorted(base.glob(f"{JACKD_SESSION_DIR}*/jackd.log")) + sorted(base.glob(f"*/{JACKD_SESSION_DIR}*/jackd.log")):
         late = Counter(line.split("client = ", 1)[1].split(" was not finished")[0]
                        for line in log_path.read_text(errors="replace").splitlines() if "client = " in line)
         terminalreporter.write_line("jackd xruns by late client: "

@@ -189,6 +189,7 @@ class JackSession:
     def __init__(self, tmp_path: Path, config: str = "", *args: str, model: Path = DEFAULT_MODEL):
         self.keyboard = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="jazzd-test-kbd")
         self.keyboard.open_virtual_port("keys")
+        self.senders: list = []  # threads that play into the keyboard port (stop()): stopped before it closes
         self.listener = Receiver()
         self.received = self.listener.received
         wait_for(lambda: KEYBOARD in jack_ports() and LISTENER in jack_ports(), 30, what="the test client's ports")
@@ -239,7 +240,10 @@ class JackSession:
         return code
 
     def close(self) -> None:
-        """Kill jazzd if it still runs and remove this client's ports (safe to call twice)."""
+        """Stop the test's senders (see `senders`), kill jazzd if it still runs and remove this client's ports
+        (safe to call twice)."""
+        for sender in self.senders:
+            sender.stop()
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)

@@ -120,6 +120,7 @@ class ClockSender:
         self.pulse_times: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        s.senders.append(self)  # a failing test's teardown stops it before the keyboard port goes
 
     def _run(self):
         t = time.monotonic()
@@ -135,7 +136,8 @@ class ClockSender:
 
     def stop(self):
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
 
 
 def test_follows_midi_clock_from_the_downbeat_and_stops_with_it(session, tmp_path):
@@ -180,12 +182,15 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
     expected = expected_melody(s, tmp_path, seed, 40)
     where = align_heard([n for _, n in melody], [n for n, _ in expected], start=0)
     assert where, "not the seeded solo"
-    # where each note fell on the DAW's clock, against where the solo puts it: within a quarter beat
+    # where each note fell on the DAW's clock, against where the solo puts it. A jazzd still at 60 BPM would
+    # be beats behind after sixteen beats at 300; the bound is wide because at 300 BPM a beat is 0.2 s and a
+    # loaded VM's late JACK cycles (CI: 304 xruns at the test client) move a heard note by tens of ms
     heard_beats = np.interp([t for t, _ in melody], pulses, (np.arange(len(pulses)) - 2) / 24)
     fast = [(h, expected[i][1]) for (t, _), h, i in zip(melody, heard_beats, where)
             if t > clock.pulse_times[jump] + 1.0]
     assert len(fast) >= 8, f"{len(fast)} notes after the jump"
-    assert max(abs(h - e) for h, e in fast) < 0.25, [(round(h, 3), e) for h, e in fast]
+    errors = [h - e for h, e in fast]
+    assert max(map(abs, errors)) < 0.75 and abs(np.median(errors)) < 0.25, [(round(h, 3), e) for h, e in fast]
 
 
 def test_controls(session):
