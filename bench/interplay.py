@@ -41,7 +41,9 @@ def trade(tmp: Path, trials: int) -> dict:
 
     bpm = 120
     spb = 60 / bpm
-    s = JackSession(tmp, '[input]\nmode = "trade"\ntrade_bars = 1\nanswer_bars = 1\n', "--bpm", str(bpm),
+    # on the grid: the figure is the answer's timing, not the players' push and lay-back (jazzd.core.timing)
+    s = JackSession(tmp, '[input]\nmode = "trade"\ntrade_bars = 1\nanswer_bars = 1\n[feel]\ntiming = "grid"\n',
+                    "--bpm", str(bpm),
                     "--seed", "1", "--log-level", "debug")
     try:
         s.wait_ready()

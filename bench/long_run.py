@@ -128,7 +128,7 @@ def main(argv=None) -> dict:
         with open(jazzd_log, "w") as log:
             proc = subprocess.Popen([*JAZZD, "run", "--backend", "jack", "--output", LISTENER,
                                      "--input", "jazzd-bench-kbd:keys", "--mode", "prime", "--bpm", str(args.bpm),
-                                     "--swing", "0.5", "--seed", str(args.seed)],
+                                     "--swing", "0.5", "--timing", "grid", "--seed", str(args.seed)],
                                     cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         wait_for(lambda: receiver.notes(0) or proc.poll() is not None, 120, 0.1, "jazzd's first note")
         keyboard.start()

@@ -180,7 +180,7 @@ def cmd_evaluate(args) -> int:
         training = collect(own_sources, workers=workers, progress=None, report=lambda line: None).pieces
     report = quality_report(model, pieces, training_pieces=training, count=args.solos, bars=args.bars,
                             temperature=args.temperature, top_p=args.top_p, seed=args.seed,
-                            low=config["melody.low"], high=config["melody.high"])
+                            low=config["melody.low"], high=config["melody.high"], timing=config["feel.timing"])
     print(f"{args.model}: n_values = {model.n_values}, n_a = {model.n_a}, "
           f"{'hears position and chords' if model.weights.context_width else 'hears the previous value only'}; "
           f"corpus: {len(pieces)} file(s), {sum(len(p.measures) for p in pieces)} bars")

@@ -108,7 +108,7 @@ def generate(soloist: Soloist, feel: Feel, out: Path, bpm: float, *, values: int
         n = e.note
         if end is not None and n.end > end:
             n = Note(n.onset, end - n.onset, n.pitch, n.velocity)
-        melody.append(feel.perform(n))
+        melody.append(feel.perform(n, end))
     if end is None:
         bpb = progression.beats_per_bar
         end = float(math.ceil(soloist.horizon / bpb - 1e-9) * bpb)  # up to the next bar line

@@ -195,6 +195,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("feel", "swing", float, 0.5, "Swing: the share of a beat the first of two eighth notes takes",
             low=0.5, high=0.75, flag="--swing", commands=("run", "generate"),
             doc="0.5 is straight, 0.67 the triplet feel. Applied when notes are scheduled."),
+    Setting("feel", "timing", str, "players", "Where a note falls around its grid point",
+            choices=("players", "grid"), flag="--timing", commands=("run", "generate", "evaluate"),
+            doc="\"players\": as the players of the model's corpus put it (their push, lay-back and swing, "
+                "learned with the model: jazzd.core.timing); \"grid\": exactly on the grammar's 1/4- and "
+                "1/3-beat grid, as the course plays it (and any model saved without the timing). Keep swing at "
+                "0.5 with \"players\": their swing is in it."),
     Setting("feel", "accent", int, 8, "Velocity added to notes on beat 1", low=0, high=40,
             doc="Half of it on beat 3; a quarter of it is taken off notes that start between beats."),
     Setting("feel", "humanize_ms", float, 0.0, "The largest random shift of a note's onset", unit="ms",

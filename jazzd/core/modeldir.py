@@ -21,6 +21,7 @@ from jazzd.errors import ModelError
 from jazzd.core import conditioning
 from jazzd.core.improviser import LSTMWeights
 from jazzd.core.pitch_choice import PitchChoice
+from jazzd.core.timing import PlayedTiming
 from jazzd.core.vocab import Vocabulary
 
 WEIGHTS_FILE = "weights.npz"
@@ -31,13 +32,15 @@ FORMAT = 1
 
 @dataclass(frozen=True)
 class ModelDir:
-    """A loaded model directory: its weights, vocabulary, metadata and learned pitch choice (None: uniform)."""
+    """A loaded model directory: its weights, vocabulary, metadata, learned pitch choice (None: uniform) and
+    the players' timing around the grid (None: a model saved without it plays on the grid)."""
 
     path: Path
     weights: LSTMWeights
     vocab: Vocabulary
     metadata: dict
     pitch_choice: PitchChoice | None = None
+    timing: PlayedTiming | None = None
 
     @property
     def n_a(self) -> int:
@@ -53,7 +56,7 @@ class ModelDir:
 
 
 def save_model(path: Path, weights: LSTMWeights, vocab: Vocabulary, metadata: dict,
-               pitch_choice: PitchChoice | None = None) -> Path:
+               pitch_choice: PitchChoice | None = None, timing: PlayedTiming | None = None) -> Path:
     """Write a model directory (created if needed; files replaced).
 
     Args:
@@ -63,6 +66,7 @@ def save_model(path: Path, weights: LSTMWeights, vocab: Vocabulary, metadata: di
         metadata: extra facts (Tx, corpus, metrics, ...); n_a, n_values, the
             conditioning and the format number are filled in here.
         pitch_choice: the learned pitch choice, saved with the weights (None: none).
+        timing: the players' timing (jazzd.core.timing), saved with the weights (None: none).
     Raises:
         ModelError: if the vocabulary does not match the weights.
     """
@@ -70,7 +74,8 @@ def save_model(path: Path, weights: LSTMWeights, vocab: Vocabulary, metadata: di
         raise ModelError(f"{path}: vocabulary has {vocab.n_values} values, but the weights expect {weights.n_values}")
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    arrays = {**weights.arrays(), **(pitch_choice.arrays() if pitch_choice is not None else {})}
+    arrays = {**weights.arrays(), **(pitch_choice.arrays() if pitch_choice is not None else {}),
+              **(timing.arrays() if timing is not None else {})}
     np.savez(path / WEIGHTS_FILE, **{k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()})
     vocab.save(path / VOCAB_FILE)
     metadata = {"format": FORMAT, **metadata, "n_a": weights.n_a, "n_values": weights.n_values, "layers": weights.layers,
@@ -131,9 +136,10 @@ def load_model(path: Path) -> ModelDir:
                          f"metadata's conditioning is {metadata.get('conditioning')!r} (this jazzd knows {conditioning.NAME!r})")
     try:
         choice = PitchChoice.from_arrays(arrays)
+        timing = PlayedTiming.from_arrays(arrays)
     except ValueError as err:
         raise ModelError(f"{weights_path}: {err}") from None
     tx = metadata.get("Tx", 30)
     if isinstance(tx, bool) or not isinstance(tx, int) or not 2 <= tx <= 10_000:
         raise ModelError(f"{metadata_path}: Tx must be an integer in 2..10000, got {tx!r}")
-    return ModelDir(path, weights, vocab, metadata, choice)
+    return ModelDir(path, weights, vocab, metadata, choice, timing)

@@ -76,7 +76,8 @@ def from_config(config, model, seed: int | None, live: bool = True):
                            top_p=config["improviser.top_p"])
     feel = Feel(config["feel.swing"], config["feel.accent"],
                 config["feel.humanize_ms"] / 1000.0 * config["clock.bpm"] / 60.0, config["feel.humanize_velocity"],
-                harmony.beats_per_bar, generators["feel"])
+                harmony.beats_per_bar, generators["feel"],
+                timing=model.timing if config["feel.timing"] == "players" else None)
     return harmony, soloist, feel, generators
 
 

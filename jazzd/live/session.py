@@ -399,7 +399,7 @@ class Session:
                 note = Note(note.onset, cut - note.onset, note.pitch, note.velocity)
             if not self.muted:
                 self.bar_log.add(note)
-            self._schedule(self.feel.perform(note), self.melody)
+            self._schedule(self.feel.perform(note, cut), self.melody)
 
     def _fill(self, playhead: float) -> None:
         """Generate values and comp until lookahead beats past the playhead."""

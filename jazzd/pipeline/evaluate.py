@@ -32,10 +32,12 @@ from typing import Sequence
 import numpy as np
 
 from jazzd.core.conditioning import PHRASE_BARS
+from jazzd.core.feel import Feel
 from jazzd.core.grammar import PITCHED_TYPES
 from jazzd.core.harmony import chord_of, progression_from_json, progression_to_json
 from jazzd.core.improviser import Improviser
 from jazzd.core.solo import make_soloist, seeded_generators
+from jazzd.core.timing import note_offsets
 from jazzd.pipeline.baseline import NgramModel
 from jazzd.pipeline.baseline import evaluate as score_predictor
 from jazzd.pipeline.dataset import HeldOut, piece_contexts, split
@@ -384,31 +386,44 @@ def real_solo(measures) -> tuple[dict, int, float]:
     notes = []
     for m in measures:
         starts = [o for o, _, _ in m.chords]
-        pitched = [n for n in m.notes if n.pitch is not None]
-        for n, played_at in zip(pitched, m.played or [n.offset for n in pitched]):
+        # each note's onset as played: the nearest of the bar's played onsets (the grid may have merged
+        # or dropped a played note, so the n-th played onset is not always the n-th note's)
+        offsets = dict(note_offsets([m]))
+        for n in m.notes:
+            if n.pitch is None:
+                continue
             k = max(0, int(np.searchsorted(starts, n.offset + 1e-9, "right")) - 1)
             _, pitches, figure = m.chords[k]
+            played_at = n.offset + offsets.get(n.offset, 0.0)
             notes.append((n.offset - origin, n.pitch, chord_of(tuple(pitches), figure), played_at - m.offset))
     return solo_statistics(notes, len(measures), length), len(measures), length
 
 
-def generated_solo(model, measures, seed: int, temperature: float, top_p: float, low: int, high: int):
-    """A solo generated over the chords of real measures (their bars, looped once): (statistics, values)."""
+def generated_solo(model, measures, seed: int, temperature: float, top_p: float, low: int, high: int,
+                   timing: str = "players"):
+    """A solo generated over the chords of real measures (their bars, looped once): (statistics, values).
+
+    timing: "players" places each onset as the feel does live (the model's PlayedTiming, if it has one);
+    "grid" keeps it on the grammar's grid.
+    """
     harmony = progression_from_json(progression_to_json(measures), "held-out chords")
-    soloist = make_soloist(model, harmony, seeded_generators(seed), temperature=temperature, top_p=top_p,
-                           low=low, high=high)
+    generators = seeded_generators(seed)
+    soloist = make_soloist(model, harmony, generators, temperature=temperature, top_p=top_p, low=low, high=high)
+    feel = Feel(beats_per_bar=harmony.beats_per_bar, rng=generators["feel"],
+                timing=model.timing if timing == "players" else None)
     end = len(measures) * harmony.beats_per_bar
     events, notes = [], []
     while soloist.horizon < end:
         event = soloist.next_event()
         events.append(event)
         if event.note is not None and event.onset < end:
-            notes.append((event.onset, event.note.pitch, event.chord, event.onset % harmony.beats_per_bar))
+            played_at = feel.perform(event.note).onset
+            notes.append((event.onset, event.note.pitch, event.chord, played_at % harmony.beats_per_bar))
     return solo_statistics(notes, len(measures), harmony.beats_per_bar), [e.value for e in events]
 
 
 def solo_report(model, solos, train_runs, count: int = SOLOS, bars: int = BARS, temperature: float = 1.0,
-                top_p: float = TOP_P, seed: int = 0, low: int = 52, high: int = 81) -> dict:
+                top_p: float = TOP_P, seed: int = 0, low: int = 52, high: int = 81, timing: str = "players") -> dict:
     """Real solos and solos generated over their chords, side by side (see the module docstring)."""
     chosen = [p for p in solos if len(max(p.runs(), key=len)) >= min(bars, 8)][:count]
     real, generated, loops, copied, values = [], [], [], 0, 0
@@ -416,14 +431,16 @@ def solo_report(model, solos, train_runs, count: int = SOLOS, bars: int = BARS, 
         measures = first_bars(piece, bars)
         stats, _, _ = real_solo(measures)
         real.append(stats)
-        stats, solo_values = generated_solo(model, measures, seed + i, temperature, top_p, low, high)
+        stats, solo_values = generated_solo(model, measures, seed + i, temperature, top_p, low, high, timing)
         generated.append(stats)
         loops.append(longest_loop(solo_values))
         copied = max(copied, longest_copied_run(solo_values, train_runs))
         values += len(solo_values)
     real_summary, generated_summary = summarize(real), summarize(generated)
     worst_loop = max(loops, key=lambda lp: lp["length"], default={"period": 0, "length": 0, "start": None})
+    timing = timing if timing == "grid" or model.timing is not None else "grid (the model has no timing)"
     return {"solos": len(chosen), "bars": bars, "temperature": temperature, "top_p": top_p, "seed": seed,
+            "timing": timing,
             "real": real_summary, "generated": generated_summary, "values": values,
             "onset_tvd": total_variation(real_summary["onsets"], generated_summary["onsets"]),
             "longest_loop": worst_loop, "longest_copied_run": copied,
@@ -458,7 +475,7 @@ def goals(prediction: dict, solos: dict) -> dict[str, bool | None]:
 
 def quality_report(model, pieces, *, training_pieces=None, count: int = SOLOS, bars: int = BARS,
                    temperature: float = 1.0, top_p: float = TOP_P, seed: int = 0, low: int = 52,
-                   high: int = 81) -> dict:
+                   high: int = 81, timing: str = "players") -> dict:
     """The whole report: {"prediction", "solos", "goals", "held_out"}.
 
     Args:
@@ -468,6 +485,7 @@ def quality_report(model, pieces, *, training_pieces=None, count: int = SOLOS, b
             n-grams and are what "copied" is measured against); None: `pieces` is the model's own corpus.
         count, bars: how many held-out solos, and how many bars of each, are compared with generated ones.
         temperature, top_p, seed: of the generated solos. low, high: their pitch range (MIDI note numbers).
+        timing: where the generated solos' onsets fall: "players" (the model's learned timing) or "grid".
     """
     conditioned = model.weights.context_width > 0
     own = training_pieces is None
@@ -482,7 +500,8 @@ def quality_report(model, pieces, *, training_pieces=None, count: int = SOLOS, b
         solos = list(pieces)
         described = f"every bar of another corpus: {len(pieces)} file(s), {len(held_out)} bars"
     prediction = prediction_report(model, held_out, data.train_runs, pieces)
-    solos_report = solo_report(model, solos, data.train_runs, count, bars, temperature, top_p, seed, low, high)
+    solos_report = solo_report(model, solos, data.train_runs, count, bars, temperature, top_p, seed, low, high,
+                               timing)
     return {"held_out": described, "prediction": prediction, "solos": solos_report,
             "goals": goals(prediction, solos_report)}
 
@@ -502,7 +521,8 @@ def format_quality_report(report: dict) -> str:
     real, gen = s["real"], s["generated"]
     lines.append("")
     lines.append(f"{s['solos']} solos of {s['bars']} bars: the real ones, and generated over their chords "
-                 f"(temperature {s['temperature']:g}, top_p {s['top_p']:g}, seeds {s['seed']}..{s['seed'] + max(0, s['solos'] - 1)})")
+                 f"(temperature {s['temperature']:g}, top_p {s['top_p']:g}, timing {s.get('timing', 'grid')}, "
+                 f"seeds {s['seed']}..{s['seed'] + max(0, s['solos'] - 1)})")
     lines.append(f"{'figure':<38}{'real':>20}{'generated':>20}")
     onsets = lambda d: " / ".join(f"{100 * d[k]:.0f}" for k in ONSET_CLASSES)  # noqa: E731
     lines.append(f"{'onsets: eighth/16th/triplet/finer %':<38}{onsets(real['onsets']):>20}{onsets(gen['onsets']):>20}")

@@ -21,6 +21,7 @@ import numpy as np
 from jazzd.pipeline.corpus import Piece
 from jazzd.core.conditioning import NAME
 from jazzd.core.pitch_choice import fit as fit_choice
+from jazzd.core.timing import fit as fit_timing, note_offsets
 from jazzd.pipeline.dataset import (HOLDOUT_BLOCK, HOLDOUT_EVERY, HOLDOUT_PHASE, HOLDOUT_SOLOS_EVERY,
                                     VALIDATION_PHASE, split, windows_of)
 from jazzd.pipeline.pitches import choice_examples
@@ -155,6 +156,9 @@ def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = defa
     examples = choice_examples(data_split.seen_measure_runs)
     choice = fit_choice(examples)
     echo(f"pitch choice: fitted on {len(examples)} notes of the bars trained on")
+    offsets = note_offsets(m for run in data_split.seen_measure_runs for m in run)
+    timing = fit_timing(offsets)
+    echo(f"timing: the players' offsets from the grid, from {len(offsets)} notes of the bars trained on")
     metadata = {
         "Tx": Tx,
         "m": train_windows.m,
@@ -185,11 +189,11 @@ def train(sources, out: Path, *, n_a: int = default("train.n_a"), Tx: int = defa
     }
     # Scored as saved: weights.npz holds float32, as Keras trained them.
     metadata["conditioning"] = NAME if conditioned else None
-    report = quality_report(ModelDir(Path(out), weights, vocab, metadata, choice), pieces, seed=0)
+    report = quality_report(ModelDir(Path(out), weights, vocab, metadata, choice, timing), pieces, seed=0)
     echo(format_quality_report(report))
     metadata["metrics"] = {"held_out": {k: report["prediction"][k] for k in ("lstm", "unigram", "bigram", "trigram")},
                            "quality": report}
     with replaced_dir(out) as tmp:  # an interrupted run leaves the old model as it was
-        save_model(tmp, weights, vocab, metadata, choice)
+        save_model(tmp, weights, vocab, metadata, choice, timing)
     echo(f"wrote {out}")
     return metadata

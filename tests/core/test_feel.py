@@ -41,3 +41,29 @@ def test_bad_settings():
         Feel(swing=0.8)
     with pytest.raises(ValueError):
         Feel(accent=50)
+
+
+def wide_timing():
+    from jazzd.core.timing import POSITIONS, QUANTILES, PlayedTiming
+    return PlayedTiming(np.tile(np.linspace(-0.2, 0.2, QUANTILES), (POSITIONS, 1)))
+
+
+def test_the_players_timing_keeps_one_line_legato_and_inside_its_bars():
+    feel = Feel(rng=np.random.default_rng(3), timing=wide_timing())
+    grid = [Note(i / 4, 1 / 4, 64, 80) for i in range(400)]  # one pitch, legato 16ths: overlaps would cut notes
+    played = [feel.perform(n, end_by=100.0) for n in grid]
+    offsets = [p.onset - g.onset for p, g in zip(played, grid)]
+    assert max(offsets) > 0.1 and min(offsets) < -0.1  # the draws move notes both ways
+    assert all(b.onset >= a.end - 1e-12 for a, b in zip(played, played[1:])), "notes overlap"
+    legato = sum(abs(b.onset - a.end) < 1e-9 for a, b in zip(played, played[1:]))
+    assert legato == len(played) - 1  # the end of a note is the next note's onset: legato stays legato
+    assert played[-1].end <= 100.0
+
+
+def test_the_players_timing_ends_a_note_by_the_cut_and_starts_afresh_on_a_new_timeline():
+    feel = Feel(rng=np.random.default_rng(5), timing=wide_timing())
+    for _ in range(50):
+        last = feel.perform(Note(7.75, 0.25, 60, 80), end_by=8.0)  # a note the cut ends at the bar line
+        assert last.end <= 8.0 and last.onset < 8.0
+        again = feel.perform(Note(0.0, 1.0, 62, 80))  # a reset: the line starts again at beat 0
+        assert again.onset <= 0.2

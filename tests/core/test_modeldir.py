@@ -97,3 +97,14 @@ def test_a_stacked_model_missing_a_layer_weight(tmp_path):
     np.savez(path / "weights.npz", **arrays)
     with pytest.raises(ModelError, match="weights.npz: missing weight 'lstm_1/bias'"):
         load_model(path)
+
+
+def test_the_bundled_models_carry_the_players_timing_and_a_bad_one_is_one_error(model_copy):
+    assert np.abs(load_model(DEFAULT_MODEL).timing.quantiles).max() > 0  # the Weimar players' push and lay-back
+    assert not load_model(DEFAULT_MODEL.parent / "metheny").timing.quantiles.any()  # the course's file is on the grid
+    with np.load(model_copy / "weights.npz") as npz:
+        arrays = dict(npz)
+    arrays["timing/quantiles"] = arrays["timing/quantiles"][:, ::-1]
+    np.savez(model_copy / "weights.npz", **arrays)
+    with pytest.raises(ModelError, match="weights.npz: weight 'timing/quantiles': quantiles must not decrease"):
+        load_model(model_copy)

@@ -16,10 +16,10 @@ from helpers import JAZZD, ROOT, align_heard, check_released, check_silent_at_en
 pytestmark = pytest.mark.e2e
 
 
-def expected_melody(tmp_path, seed, bars, bpm):
+def expected_melody(tmp_path, seed, bars, bpm, *flags):
     """The melody `jazzd generate` writes for a seed: (MIDI note, onset beats, duration beats)."""
     out = tmp_path / f"expected-{seed}.mid"
-    result = jazzd("generate", "--seed", seed, "--bars", bars, "--bpm", bpm, "-o", out)
+    result = jazzd("generate", "--seed", seed, "--bars", bars, "--bpm", bpm, "-o", out, *flags)
     assert result.returncode == 0, result.stderr
     return [(n, onset, dur) for ch, n, onset, dur in read_notes(out)[1] if ch == 0]
 
@@ -128,14 +128,15 @@ def test_state_file_resumes_the_solo_where_it_stopped(tmp_path):
     state = tmp_path / "state.json"
     heard = []
     for take in ("one.mid", "two.mid"):
+        # on the grid: the state file resumes the solo; the players' timing draws afresh (it is not saved)
         result = jazzd("run", "--output", tmp_path / take, "--bars", "2", "--bpm", "400", "--seed", "8",
-                       "--state", state, timeout=60)
+                       "--state", state, "--timing", "grid", timeout=60)
         assert result.returncode == 0, result.stderr
         heard.append([(n, onset) for ch, n, onset, _ in read_notes(tmp_path / take)[1] if ch == 0])
     assert "resumed" in result.stderr and "beat 8.00" in result.stderr
     first, second = heard
     assert min(onset for _, onset in second) >= 8  # the second run starts at bar 3
-    expected = [(n, onset) for n, onset, _ in expected_melody(tmp_path, 8, 4, 400)]
+    expected = [(n, onset) for n, onset, _ in expected_melody(tmp_path, 8, 4, 400, "--timing", "grid")]
     assert first + second == expected  # bars 1-2, then bars 3-4 of the same seeded solo
 
 

@@ -266,11 +266,12 @@ def test_a_knob_turned_is_logged_when_it_settles_and_a_repeated_value_not_at_all
 
 
 def test_resume_continues_the_solo_where_a_saved_run_stopped():
-    whole = LiveRun(bars=4, seed=8).run(30.0)
-    first = LiveRun(bars=2, seed=8).run(30.0)
+    on_grid = '[feel]\ntiming = "grid"\n'  # the solo resumes; the players' timing draws afresh (not saved)
+    whole = LiveRun(on_grid, bars=4, seed=8).run(30.0)
+    first = LiveRun(on_grid, bars=2, seed=8).run(30.0)
     snap = first.session.snapshot(first.now)
     assert snap["beat"] == 8.0
-    second = LiveRun(bars=2, seed=8)
+    second = LiveRun(on_grid, bars=2, seed=8)
     second.session.improviser.a, second.session.improviser.c = first.session.improviser.a, first.session.improviser.c
     second.session.improviser.last = first.session.improviser.last
     for name, g in first.generators.items():

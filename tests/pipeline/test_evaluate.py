@@ -107,7 +107,19 @@ def test_report_of_the_metheny_model_on_its_corpus(metheny_pieces):
     again = quality_report(model, metheny_pieces, count=1, bars=16, seed=3)["solos"]
     assert again == s  # the same seed, the same solos
     text = format_quality_report(report)
-    assert "nats/note" in text and "H4 (bits)" in text and "not judged" in text
+    assert "nats/note" in text and "H4 (bits)" in text and "not judged" in text and "timing players" in text
+
+
+def test_generated_onsets_fall_where_the_timing_puts_them(metheny_pieces):
+    from jazzd.pipeline.evaluate import first_bars, generated_solo
+
+    model = load_model(ROOT / "models" / "default")
+    measures = first_bars(metheny_pieces[0], 16)
+    grid, _ = generated_solo(model, measures, 5, 1.0, 0.9, 52, 81, timing="grid")
+    players, values = generated_solo(model, measures, 5, 1.0, 0.9, 52, 81, timing="players")
+    assert grid["notes"] == players["notes"] > 30  # the same notes, only their onsets moved
+    assert grid["onsets"]["finer"] == 0  # the grammar's grid: 16ths and triplets only
+    assert players["onsets"]["finer"] > 0 and players["onsets"] != grid["onsets"]
 
 
 def test_a_foreign_corpus_leaves_out_bars_with_unknown_values():
