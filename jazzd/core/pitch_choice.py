@@ -4,13 +4,17 @@ A value names a type (chord, scale, approach or other tone) and, after the first
 note of a bar, a window of intervals from the previous pitch; several pitches of
 that type usually fit. The course (and jazzd before this) draws one at random,
 so a solo's leaps and range come from the grammar's slack, not from the players.
-PitchChoice scores each candidate with a log-linear model of three things the
+PitchChoice scores each candidate with a log-linear model of four things the
 corpus shows (a conditional logit, fitted by maximum likelihood):
 
 - the interval from the previous pitch (-24..24 semitones; repeats included),
 - the register (the MIDI note number),
 - the direction against the interval before (on in the same direction, turning
   back, or repeating),
+- how many notes ago the line last played the candidate's pitch class (1, 2,
+  3-4, 5-8, 9-16, or not in the last 16): players come back to the pitch
+  classes they have just used, which keeps a phrase's pitch-class entropy (H4)
+  like theirs, where a walk that only knows the previous pitch spreads over all twelve,
 
 and the realizer draws from the resulting distribution. With the value's own
 probability from the LSTM this gives the probability of each exact note (pitch
@@ -29,6 +33,8 @@ import numpy as np
 MAX_INTERVAL = 24  # semitones either way; wider leaps count as this
 FREE_REACH = 12  # semitones either side of the previous pitch for a value without bounds
 DIRECTIONS = ("on", "back", "repeat")
+RECENT = 16  # notes of the line the recency feature looks back over
+RECENT_BUCKETS = (1, 2, 4, 8, 16)  # upper ends of the notes-ago buckets; one more bucket: not among them
 
 
 def direction(interval: int, previous_interval: int | None) -> int | None:
@@ -40,6 +46,16 @@ def direction(interval: int, previous_interval: int | None) -> int | None:
     return 0 if (interval > 0) == (previous_interval > 0) else 1
 
 
+def recency(candidates, history) -> np.ndarray:
+    """Per candidate (MIDI note numbers), the bucket (0..len(RECENT_BUCKETS)) of how many notes ago `history`
+    (the line's pitches, oldest first) last played its pitch class; the last bucket: not in the last RECENT."""
+    ago: dict[int, int] = {}
+    for k, pitch in enumerate(reversed(list(history)[-RECENT:]), start=1):
+        ago.setdefault(int(pitch) % 12, k)
+    buckets = np.searchsorted(RECENT_BUCKETS, [ago.get(int(p) % 12, RECENT + 1) for p in candidates])
+    return np.asarray(buckets, dtype=np.int64).reshape(-1)
+
+
 @dataclass(frozen=True)
 class PitchChoice:
     """Learned preferences among candidate pitches (see the module docstring).
@@ -48,25 +64,34 @@ class PitchChoice:
         interval: weight per interval -MAX_INTERVAL..MAX_INTERVAL, shape (2 * MAX_INTERVAL + 1,).
         pitch: weight per MIDI note number, shape (128,).
         turn: weight per direction (DIRECTIONS), shape (3,).
+        recent: weight per notes-ago bucket of the candidate's pitch class (see recency),
+            shape (len(RECENT_BUCKETS) + 1,); None (a model saved before it): zeros.
+    Raises:
+        ValueError: for an array of the wrong shape (named by its key in weights.npz).
     """
 
     interval: np.ndarray
     pitch: np.ndarray
     turn: np.ndarray
+    recent: np.ndarray | None = None
 
-    ARRAYS = ("realizer/interval", "realizer/pitch", "realizer/turn")
+    ARRAYS = ("realizer/interval", "realizer/pitch", "realizer/turn", "realizer/recent")
 
     def __post_init__(self):
-        for name, array, shape in zip(self.ARRAYS, (self.interval, self.pitch, self.turn),
-                                      ((2 * MAX_INTERVAL + 1,), (128,), (len(DIRECTIONS),))):
+        if self.recent is None:
+            object.__setattr__(self, "recent", np.zeros(len(RECENT_BUCKETS) + 1))
+        for name, array, shape in zip(self.ARRAYS, (self.interval, self.pitch, self.turn, self.recent),
+                                      ((2 * MAX_INTERVAL + 1,), (128,), (len(DIRECTIONS),),
+                                       (len(RECENT_BUCKETS) + 1,))):
             if np.shape(array) != shape:
                 raise ValueError(f"{name} must have shape {shape}, got {np.shape(array)}")
 
-    def scores(self, candidates, previous: int, previous_interval: int | None) -> np.ndarray:
-        """Log-weights of candidate pitches (MIDI note numbers) after a previous pitch."""
+    def scores(self, candidates, previous: int, previous_interval: int | None, history=()) -> np.ndarray:
+        """Log-weights of candidate pitches (MIDI note numbers) after a previous pitch and the line's
+        recent pitches (`history`, oldest first)."""
         candidates = np.asarray(candidates, dtype=np.int64)
         steps = np.clip(candidates - previous, -MAX_INTERVAL, MAX_INTERVAL)
-        score = self.interval[steps + MAX_INTERVAL] + self.pitch[candidates]
+        score = self.interval[steps + MAX_INTERVAL] + self.pitch[candidates] + self.recent[recency(candidates, history)]
         if previous_interval is not None and previous_interval != 0:
             same = (steps > 0) == (previous_interval > 0)
             score = score + np.where(steps == 0, self.turn[2], np.where(same, self.turn[0], self.turn[1]))
@@ -74,21 +99,22 @@ class PitchChoice:
             score = score + np.where(steps == 0, self.turn[2], 0.0)
         return score
 
-    def probabilities(self, candidates, previous: int, previous_interval: int | None) -> np.ndarray:
+    def probabilities(self, candidates, previous: int, previous_interval: int | None, history=()) -> np.ndarray:
         """The distribution over candidates (sums to 1)."""
-        score = self.scores(candidates, previous, previous_interval)
+        score = self.scores(candidates, previous, previous_interval, history)
         e = np.exp(score - score.max())
         return e / e.sum()
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return dict(zip(self.ARRAYS, (self.interval, self.pitch, self.turn)))
+        return dict(zip(self.ARRAYS, (self.interval, self.pitch, self.turn, self.recent)))
 
     @classmethod
     def from_arrays(cls, arrays: dict) -> "PitchChoice | None":
-        """The choice saved in a weights file, or None for a model saved without one (a uniform draw)."""
-        if not all(name in arrays for name in cls.ARRAYS):
+        """The choice saved in a weights file, or None for a model saved without one (a uniform draw);
+        a model saved before the recency weights has them at zero."""
+        if not all(name in arrays for name in cls.ARRAYS[:3]):
             return None
-        return cls(*(np.asarray(arrays[name], dtype=np.float64) for name in cls.ARRAYS))
+        return cls(*(np.asarray(arrays[name], dtype=np.float64) if name in arrays else None for name in cls.ARRAYS))
 
     @classmethod
     def uniform(cls) -> "PitchChoice":
@@ -99,7 +125,8 @@ def fit(examples, iterations: int = 300, learning_rate: float = 0.05, l2: float 
     """Fit a PitchChoice by maximum likelihood (Adam on the conditional logit's negative log-likelihood).
 
     Args:
-        examples: (candidates, chosen index into candidates, previous pitch, previous interval or None).
+        examples: (candidates, chosen index into candidates, previous pitch, previous interval or None[,
+            the line's recent pitches, oldest first]).
         iterations: gradient steps over all examples.
         learning_rate: Adam's step size.
         l2: weight decay, keeps rare intervals and registers near 0.
@@ -107,14 +134,15 @@ def fit(examples, iterations: int = 300, learning_rate: float = 0.05, l2: float 
         The fitted PitchChoice (uniform when there are no examples).
     """
     rows, groups, chosen = [], [], []
-    for g, (candidates, index, previous, previous_interval) in enumerate(examples):
+    for g, (candidates, index, previous, previous_interval, *rest) in enumerate(examples):
         if len(candidates) < 2:
             continue
         start = len(rows)
-        for p in candidates:
+        buckets = recency(candidates, rest[0] if rest else ())
+        for p, bucket in zip(candidates, buckets):
             step = int(np.clip(p - previous, -MAX_INTERVAL, MAX_INTERVAL))
             d = direction(p - previous, previous_interval)
-            rows.append((step + MAX_INTERVAL, int(p), -1 if d is None else d))
+            rows.append((step + MAX_INTERVAL, int(p), -1 if d is None else d, int(bucket)))
         groups.append((start, len(rows)))
         chosen.append(start + index)
     if not groups:
@@ -122,13 +150,14 @@ def fit(examples, iterations: int = 300, learning_rate: float = 0.05, l2: float 
     rows = np.array(rows, dtype=np.int64)
     group_of = np.repeat(np.arange(len(groups)), [b - a for a, b in groups])
     chosen = np.array(chosen)
-    params = [np.zeros(2 * MAX_INTERVAL + 1), np.zeros(128), np.zeros(len(DIRECTIONS))]
+    params = [np.zeros(2 * MAX_INTERVAL + 1), np.zeros(128), np.zeros(len(DIRECTIONS)), np.zeros(len(RECENT_BUCKETS) + 1)]
     moments = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
     has_dir = rows[:, 2] >= 0
     dirs = np.where(has_dir, rows[:, 2], 0)
     n = len(groups)
     for t in range(1, iterations + 1):
-        score = params[0][rows[:, 0]] + params[1][rows[:, 1]] + np.where(has_dir, params[2][dirs], 0.0)
+        score = (params[0][rows[:, 0]] + params[1][rows[:, 1]] + np.where(has_dir, params[2][dirs], 0.0)
+                 + params[3][rows[:, 3]])
         top = np.full(n, -np.inf)
         np.maximum.at(top, group_of, score)
         e = np.exp(score - top[group_of])
@@ -141,6 +170,7 @@ def fit(examples, iterations: int = 300, learning_rate: float = 0.05, l2: float 
         np.add.at(grads[0], rows[:, 0], weight)
         np.add.at(grads[1], rows[:, 1], weight)
         np.add.at(grads[2], dirs[has_dir], weight[has_dir])
+        np.add.at(grads[3], rows[:, 3], weight)
         for p, g, m in zip(params, grads, moments):
             g = g / n + l2 * p
             m[0] = 0.9 * m[0] + 0.1 * g

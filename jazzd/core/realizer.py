@@ -101,8 +101,9 @@ class Realizer:
         return found
 
     def distribution(self, value: Value, chord: Chord, previous: int | None,
-                     previous_interval: int | None = None) -> tuple[list[int], np.ndarray]:
-        """The candidates of a pitched value and the probability of each (see candidates, PitchChoice)."""
+                     previous_interval: int | None = None, history=()) -> tuple[list[int], np.ndarray]:
+        """The candidates of a pitched value and the probability of each (see candidates, PitchChoice;
+        `history`: the line's recent pitches, oldest first)."""
         found = self.candidates(value, chord, previous)
         if self.choice is None:
             return found, np.full(len(found), 1.0 / len(found))
@@ -110,10 +111,10 @@ class Realizer:
             weights = self.choice.pitch[np.asarray(found)]
             e = np.exp(weights - weights.max())
             return found, e / e.sum()
-        return found, self.choice.probabilities(found, self.fold(int(previous)), previous_interval)
+        return found, self.choice.probabilities(found, self.fold(int(previous)), previous_interval, history)
 
     def pitch(self, value: Value, chord: Chord, previous: int | None,
-              previous_interval: int | None = None) -> int | None:
+              previous_interval: int | None = None, history=()) -> int | None:
         """The MIDI note number for a value over a chord, or None for a rest.
 
         Args:
@@ -122,13 +123,14 @@ class Realizer:
             previous: the previous melody pitch (any MIDI note number; one outside
                 the range counts from its octave inside it), or None at the start.
             previous_interval: the interval (semitones) into the previous pitch, for the learned choice.
+            history: the line's recent pitches (MIDI note numbers, oldest first), for the learned choice.
         Returns:
             A MIDI note number in low..high, or None (a rest; without a learned choice, also a repeated pitch).
         Source: deepjazz grammar.py unparse_grammar; qa.py prune_notes.
         """
         if value.is_rest:
             return None
-        found, probs = self.distribution(value, chord, previous, previous_interval)
+        found, probs = self.distribution(value, chord, previous, previous_interval, history)
         if len(found) == 1 and self.choice is not None:
             pitch = int(found[0])
         elif self.choice is None:
@@ -140,7 +142,7 @@ class Realizer:
         return pitch
 
     def realize(self, value: Value, chord: Chord, previous: int | None, onset: int,
-                previous_interval: int | None = None) -> tuple[Note | None, int]:
+                previous_interval: int | None = None, history=()) -> tuple[Note | None, int]:
         """Realize a value starting at an onset.
 
         Args:
@@ -148,12 +150,12 @@ class Realizer:
             chord: the chord at the onset.
             previous: the previous melody pitch or None.
             onset: start in ticks (TICKS_PER_BEAT a beat), on the grid.
-            previous_interval: the interval into the previous pitch (see pitch).
+            previous_interval, history: the interval into the previous pitch, the line's recent pitches (see pitch).
         Returns:
             (note or None for a rest, end in ticks on the grid). A rest shorter
             than half a grid step may end at its onset (it takes no time).
         """
-        pitch = self.pitch(value, chord, previous, previous_interval)
+        pitch = self.pitch(value, chord, previous, previous_interval, history)
         end = snap_end(onset, value.duration * TICKS_PER_BEAT, allow_empty=pitch is None)
         if pitch is None:
             return None, end

@@ -6,6 +6,7 @@ gives the same notes live and offline.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ from jazzd.core.conditioning import context_at
 from jazzd.core.grammar import Value
 from jazzd.core.harmony import Chord, Progression
 from jazzd.core.improviser import Improviser
+from jazzd.core.pitch_choice import RECENT
 from jazzd.core.realizer import Realizer
 from jazzd.core.timeline import TICKS_PER_BEAT, Note
 
@@ -97,6 +99,7 @@ class Soloist:
             (it is kept on the grid, in ticks of 1/12 beat).
         previous: the last melody pitch, or None.
         previous_interval: the interval (semitones) into it, or None.
+        history: the line's last pitch_choice.RECENT pitches, oldest first (the learned choice's recency).
     """
 
     def __init__(self, improviser: Improviser, harmony, realizer: Realizer, start: float = 0.0):
@@ -106,6 +109,7 @@ class Soloist:
         self.horizon = start
         self.previous: int | None = None
         self.previous_interval: int | None = None
+        self.history: deque[int] = deque(maxlen=RECENT)
         self._parsed = improviser.vocab.parsed
 
     @property
@@ -129,11 +133,12 @@ class Soloist:
         index = self.improviser.next_index(self.context(beat))
         value: Value = self._parsed[index]
         chord = self.harmony.chord_at(beat)
-        note, end = self.realizer.realize(value, chord, self.previous, onset, self.previous_interval)
+        note, end = self.realizer.realize(value, chord, self.previous, onset, self.previous_interval, self.history)
         if note is not None:
             if self.previous is not None:
                 self.previous_interval = note.pitch - self.realizer.fold(self.previous)
             self.previous = note.pitch
+            self.history.append(note.pitch)
         self._ticks = end
         return SoloEvent(self.improviser.vocab.values[index], beat, end / TICKS_PER_BEAT, chord, note)
 

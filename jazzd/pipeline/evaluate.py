@@ -312,7 +312,7 @@ class NoteScorer:
                 share = share / share.sum()
             else:
                 found, share = self.realizer.distribution(self.parsed[j], note.chord, note.previous,
-                                                          note.previous_interval)
+                                                          note.previous_interval, note.history)
             if note.pitch in found:
                 total += probs[j] * share[found.index(note.pitch)]
         return total
