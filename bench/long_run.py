@@ -37,11 +37,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import BENCH_SERVER, ROOT, machine, use_tests_helpers  # noqa: E402
+from common import ROOT, machine, use_tests_helpers  # noqa: E402
 
 JAZZD = [sys.executable, "-m", "jazzd.cli"]
 GRID_PER_BEAT = 12  # jazzd.core.timeline.TICKS_PER_BEAT
 NOTE_S = 0.04
+LONG_RUN_SERVER = "jazzd-long-run"  # its own JACK server: the hour can run beside make bench
 
 
 def rss_kib(pid: int) -> int | None:
@@ -112,17 +113,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--bpm", type=float, default=240.0)
     parser.add_argument("--rate", type=float, default=20.0, help="keyboard notes per second")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--server", default=LONG_RUN_SERVER,
+                        help=f"the JACK server it starts (default {LONG_RUN_SERVER}: other benches can run beside it)")
     args = parser.parse_args(argv)
     use_tests_helpers()
     from helpers import hanging_notes, sounding_at_end, wait_for
     from jack_session import LISTENER, Receiver, running_jack_server
 
-    os.environ["JACK_DEFAULT_SERVER"] = BENCH_SERVER
+    os.environ["JACK_DEFAULT_SERVER"] = args.server
     grid_s = 60.0 / args.bpm / GRID_PER_BEAT
     workdir = Path(tempfile.mkdtemp(prefix="jazzd-long-"))
     jack_log, jazzd_log = workdir / "jackd.log", workdir / "jazzd.log"
     minutes: list[dict] = []
-    with running_jack_server(256, BENCH_SERVER, jack_log):
+    with running_jack_server(256, args.server, jack_log):
         receiver = Receiver()
         keyboard = Keyboard(args.rate, args.seed)
         with open(jazzd_log, "w") as log:
