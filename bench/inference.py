@@ -41,7 +41,7 @@ def measure(model, steps: int, keras_steps: int) -> dict:
     from jazzd.pipeline.model import one_step_model
 
     keras_model = one_step_model(model.weights)
-    x = np.zeros((1, 1, model.n_values), np.float32)
+    x = np.zeros((1, 1, model.n_values + model.weights.context_width), np.float32)  # value one-hot + context
     states = [np.zeros((1, model.n_a), np.float32) for _ in range(2 * model.weights.layers)]
     results["Keras model.predict (course)"] = time_calls(lambda: keras_model.predict([x, *states], verbose=0),
                                                         keras_steps, warmup=5)
