@@ -35,9 +35,16 @@ class Prime:
     contexts: tuple = ()
 
 
+# Prime mode reports a phrase that goes on this many bars without a silent bar and starts the next report: a
+# player who plays for an hour is heard in 8-bar parts (one log line each), not kept whole (memory grew by the
+# values of every bar, 0.13 MiB a minute at 20 notes/s in bench/long_run.py)
+HEARD_MAX_BARS = 8
+
+
 @dataclass(frozen=True)
 class Heard:
-    """Prime mode: the player's phrase (bars first_bar..last_bar, 0-based) has ended; what jazzd heard of it."""
+    """Prime mode: the player's phrase (bars first_bar..last_bar, 0-based) has ended, or reached
+    HEARD_MAX_BARS bars; what jazzd heard of it."""
 
     first_bar: int
     last_bar: int
@@ -170,6 +177,9 @@ class Interplay:
                 self._heard = (Heard(bar, bar, notes, tuple(values[0]), at) if heard is None else
                                Heard(heard.first_bar, bar, heard.notes + notes, heard.values + tuple(values[0]),
                                      heard.primed_from_beat))
+                if bar - self._heard.first_bar + 1 >= HEARD_MAX_BARS:  # a player who never stops: said in parts
+                    actions.append(self._heard)
+                    self._heard = None
             elif self._heard is not None:  # a bar without notes ends the phrase
                 actions.append(self._heard)
                 self._heard = None

@@ -64,6 +64,22 @@ def test_phrase_values_use_the_corpus_grammar():
     assert [v.upper - 3 for v in parsed if v.has_bounds] == [4, 3, 2]
 
 
+def test_prime_reports_a_player_who_never_stops_in_parts_of_a_bounded_size():
+    from jazzd.live.interplay import HEARD_MAX_BARS
+
+    interplay = Interplay("prime", PROG, lookahead=1.0)
+    bars = 5 * HEARD_MAX_BARS
+    notes = [(b * 4 + i, 0.9, 60 + (b + i) % 12) for b in range(bars) for i in range(4)]  # every beat, no rest
+    actions = play(interplay, notes, step=0.25)
+    heard = [a for _, a in actions if isinstance(a, Heard)]
+    primes = [a for _, a in actions if isinstance(a, Prime)]
+    assert len(primes) == bars  # every bar primes, as before
+    assert [(h.first_bar, h.last_bar) for h in heard] == [(k * HEARD_MAX_BARS, (k + 1) * HEARD_MAX_BARS - 1)
+                                                          for k in range(5)]
+    assert all(h.notes == 4 * HEARD_MAX_BARS for h in heard)
+    assert sum(len(h.values) for h in heard) == sum(len(p.values) for p in primes)  # every value said once
+
+
 def test_off_ignores_the_player():
     interplay = Interplay("off", PROG)
     assert play(interplay, [(0, 1, 60), (1, 1, 62)]) == []
