@@ -29,6 +29,10 @@ from jazzd.soundfont import SOUNDFONT_PATHS  # noqa: E402
 
 BARS = 8
 BPM = 120
+# the takes are checked onset by onset, and the players' timing can put two notes 1/48 beat apart, closer
+# than the spectral-flux detector reliably separates; with it, one fresh-clone run beside other work had 85 %
+# of onsets within 30 ms (the bound is 90 %). What these tests check is the synth's timing, so: the grid
+ONSETS_ON_THE_GRID = "grid"
 RELEASE_S = 0.4  # after a note-off: the release and the reverb fall below -40 dBFS within this
 HAS_SOUNDFONT = any(os.path.exists(p) for p in SOUNDFONT_PATHS)
 needs_soundfont = pytest.mark.skipif(not HAS_SOUNDFONT, reason="no General MIDI SoundFont (fluid-soundfont-gm)")
@@ -69,7 +73,8 @@ def test_synth_through_jack_records_a_take_that_sounds_with_the_notes(jack_serve
     take, mid = tmp_path / "take.wav", tmp_path / "take.mid"
     proc = subprocess.Popen([*JAZZD, "run", "--backend", "jack", "--output", str(mid), "--synth", "--audio-driver",
                              "jack", "--record-audio", str(take), "--bars", str(BARS), "--seed", "3",
-                             "--bpm", str(BPM)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             "--bpm", str(BPM), "--timing", ONSETS_ON_THE_GRID],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     log = LogReader(proc.stderr)
     try:
         log.wait_for(r"built-in synth: FluidSynth \(jack audio\)", 90)
@@ -141,7 +146,7 @@ class JackCapture:
 def test_no_audio_output_is_one_warning_and_the_take_is_still_recorded(tmp_path):
     take, mid = tmp_path / "take.wav", tmp_path / "take.mid"
     done = jazzd("run", "--output", mid, "--synth", "--audio-driver", "oss", "--record-audio", take, "--bars", "4",
-                 "--seed", "5", "--no-comp", timeout=120)
+                 "--seed", "5", "--no-comp", "--timing", ONSETS_ON_THE_GRID, timeout=120)
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if "WARNING" in line and "audio" in line]
     assert len(warnings) == 1 and "no audio output could open for the built-in synth (tried: oss)" in warnings[0], \
