@@ -15,9 +15,10 @@ at the end it stops jazzd with SIGTERM and reports:
 - the onset error against the beat grid (the 1/12-beat grid the solo is placed on,
   straight feel): each arrival's distance to the nearest grid point, the grid's
   phase set by the first minute's arrivals; median of each minute, first vs last;
-- the JACK server's xruns.
+- the JACK server's xruns, and each minute's CPU steal (/proc/stat): on a VM the
+  neighbours' share moves the onset error more than anything jazzd does.
 
-    python bench/long_run.py [--minutes 60] [--bpm 240] [--rate 20] [--seed 0]
+    python bench/long_run.py [--minutes 60] [--bpm 240] [--rate 20] [--seed 0] [--server NAME]
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ JAZZD = [sys.executable, "-m", "jazzd.cli"]
 GRID_PER_BEAT = 12  # jazzd.core.timeline.TICKS_PER_BEAT
 NOTE_S = 0.04
 LONG_RUN_SERVER = "jazzd-long-run"  # its own JACK server: the hour can run beside make bench
+
+
+def cpu_times() -> tuple[int, int]:
+    """(steal, total) jiffies of all CPUs (/proc/stat): the share a VM's neighbours took is context for a minute."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
 
 
 def rss_kib(pid: int) -> int | None:
@@ -140,6 +148,7 @@ def main(argv=None) -> dict:
         phase = None
         crashed = None
         minute = 0
+        cpu_before = cpu_times()
         while time.monotonic() < end:
             minute_end = min(end, started + (minute + 1) * 60)
             while time.monotonic() < minute_end and proc.poll() is None:
@@ -147,6 +156,9 @@ def main(argv=None) -> dict:
             if proc.poll() is not None:
                 crashed = proc.returncode
                 break
+            cpu_now = cpu_times()
+            steal = (cpu_now[0] - cpu_before[0]) / max(1, cpu_now[1] - cpu_before[1]) * 100
+            cpu_before = cpu_now
             heard = np.array([t for t, _ in receiver.notes(0) if started + minute * 60 <= t < minute_end])
             if phase is None and len(heard):
                 phase = grid_phase(heard, grid_s)
@@ -154,11 +166,11 @@ def main(argv=None) -> dict:
             row = {"minute": minute + 1, "rss_kib": rss_kib(proc.pid), "notes": int(len(heard)),
                    "median_error_ms": float(np.median(errors) * 1e3) if len(errors) else float("nan"),
                    "p99_error_ms": float(np.percentile(errors, 99) * 1e3) if len(errors) else float("nan"),
-                   "keyboard_notes": keyboard.sent}
+                   "keyboard_notes": keyboard.sent, "steal_pct": steal}
             minutes.append(row)
             print(f"minute {row['minute']:3d}: RSS {row['rss_kib'] / 1024:7.1f} MiB, {row['notes']:4d} notes heard, "
                   f"onset error median {row['median_error_ms']:.2f} ms, p99 {row['p99_error_ms']:.2f} ms, "
-                  f"{keyboard.sent} keyboard notes sent", flush=True)
+                  f"{keyboard.sent} keyboard notes sent, CPU steal {steal:.0f} %", flush=True)
             minute += 1
         keyboard.close()
         if crashed is None:
@@ -194,6 +206,7 @@ def main(argv=None) -> dict:
               f"{last['median_error_ms'] - first['median_error_ms']:+.2f} ms |")
         print(f"| onset error vs grid, p99 | {first['p99_error_ms']:.2f} ms | {last['p99_error_ms']:.2f} ms | |")
         print(f"| notes heard | {first['notes']} | {last['notes']} | |")
+        print(f"| CPU steal (the VM's neighbours) | {first['steal_pct']:.0f} % | {last['steal_pct']:.0f} % | |")
     return {"crashed": crashed, "exit": code, "hanging": hanging, "sounding": sounding, "minutes": minutes,
             "xruns": xruns}
 
