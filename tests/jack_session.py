@@ -105,17 +105,17 @@ def sleep_until(t: float) -> None:
 class Receiver:
     """A test client's JACK input ("jazzd-test:in") that keeps every message with its arrival time.
 
-    It reads the port the way jazzd does (jazzd.live.ports.RtMidiInput, polled from a
-    thread): a Python callback on python-rtmidi's JACK thread waits for the GIL and,
-    on a loaded machine, makes the test client miss JACK cycles and lose what jazzd
-    sent in them.
+    It reads the port the way jazzd does (jazzd.live.jackinput.JackMidiInput, a child
+    process polled from a thread): a Python callback on JACK's thread in the test's own
+    process would wait for the GIL and, on a loaded machine, make the test client miss
+    JACK cycles and lose what jazzd sent in them.
     """
 
     def __init__(self, client_name: str = "jazzd-test", port_name: str = "in"):
-        from jazzd.live.ports import RtMidiInput
+        from jazzd.live.jackinput import JackMidiInput
 
         self.received: list[tuple[float, mido.Message]] = []
-        self._port = RtMidiInput("jack", port_name, client_name)
+        self._port = JackMidiInput(port_name, client_name)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()

@@ -208,8 +208,9 @@ class Daemon:
         self.guardian = guardian.start(self.port.own_port, channels, client_name=f"{client}-guardian")
 
     def _jack_gone(self, reason: str) -> None:
-        self._fail(PortError(f"the JACK server went away ({reason}); jazzd's ports went with it, so nothing of "
-                             "its sounds on: start jazzd again once the server is back"), "JACK")
+        from jazzd.live.jackinput import server_gone_message
+
+        self._fail(PortError(server_gone_message(reason)), "JACK")
 
     def _resume(self) -> None:
         if self.state_file is None:

@@ -1,8 +1,9 @@
 """Listener: the MIDI input, polled on its own thread and turned into typed events.
 
-The input port (jazzd.live.ports.RtMidiInput) queues what arrives on
-python-rtmidi's own thread, stamped with its arrival time; no Python runs
-there, so input never blocks the MIDI system. The listener thread polls that
+The input port queues what arrives, stamped with its arrival time, where no
+Python of the daemon's runs: on JACK a child process of its own
+(jazzd.live.jackinput), elsewhere python-rtmidi's thread (jazzd.live.ports.RtMidiInput).
+So input never blocks the MIDI system. The listener thread polls that
 queue, turns each message into an event (jazzd.live.events: notes, control
 changes, clock pulses, transport, song position) and hands it to the session's
 thread through a queue. Everything else (sysex, active sensing, aftertouch) is

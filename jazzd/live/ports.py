@@ -10,8 +10,10 @@ and close(). Two kinds:
 - MidiFileRecorder: a Standard MIDI File written as the stream plays and made
   whole on disk at least once a bar, for machines with no MIDI system.
 
-The input (RtMidiInput, "jazzd in" of client "jazzd-in") is polled: no Python
-runs on python-rtmidi's thread, so a JACK cycle never waits for the GIL.
+The input ("jazzd in" of client "jazzd-in") is polled: on JACK a
+jazzd.live.jackinput.JackMidiInput (JACK-Client in a child process: python-rtmidi's
+JACK input crashed), elsewhere an RtMidiInput, where no Python runs on
+python-rtmidi's thread.
 
 Backend choice (`choose_backend`) is pure logic, tested without any MIDI system.
 """
@@ -530,7 +532,7 @@ def open_input(target: str, backend: str | None, client_name: str = "jazzd-in", 
         client_name, port_name: names of the virtual port. JACK needs a client
             name of its own for the input ("jazzd-in:jazzd in").
     Returns:
-        An RtMidiInput, or None.
+        A JackMidiInput on JACK, an RtMidiInput on the others, or None.
     Raises:
         PortError: if a requested port cannot be opened.
     """
@@ -540,6 +542,9 @@ def open_input(target: str, backend: str | None, client_name: str = "jazzd-in", 
         raise PortError(f"MIDI input {target!r} needs a MIDI system, but the output is a file; {NO_MIDI_FIX}")
     if backend not in BACKENDS:
         raise PortError(f"unknown MIDI backend {backend!r} (expected one of {', '.join(BACKENDS)})")
-    if target in ("auto", "virtual"):
-        return RtMidiInput(backend, port_name, client_name, virtual=True)
-    return RtMidiInput(backend, target, client_name, virtual=False)
+    virtual = target in ("auto", "virtual")
+    if backend == "jack":
+        from jazzd.live.jackinput import JackMidiInput
+
+        return JackMidiInput(port_name if virtual else target, client_name, virtual=virtual)
+    return RtMidiInput(backend, port_name if virtual else target, client_name, virtual=virtual)

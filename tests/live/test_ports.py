@@ -5,9 +5,10 @@ import mido
 import numpy as np
 import pytest
 
+from helpers import wait_for
 from jazzd.live.clock import TempoClock
 from jazzd.errors import PortError
-from jazzd.live.ports import (ArrivalClock, MidiFileRecorder, RtMidiInput, RtMidiOutput, choose_backend,
+from jazzd.live.ports import (ArrivalClock, MidiFileRecorder, RtMidiInput, RtMidiOutput, choose_backend, open_input,
                          is_midi_file_target, match_port)
 
 
@@ -128,15 +129,25 @@ def test_input_and_output_through_jack_keep_jazzd_client_names(jack_server):
 
     sender = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="ports-test")
     sender.open_virtual_port("keys")
-    receiver = RtMidiInput("jack", "hears", "ports-test-rx")
-    connected_in = RtMidiInput("jack", "ports-test:keys", "jazzd-in", virtual=False)
+    receiver = open_input("virtual", "jack", "ports-test-rx", "hears")
+    connected_in = open_input("ports-test:keys", "jack", "jazzd-in")
     connected_out = RtMidiOutput("jack", "ports-test-rx:hears", "jazzd", virtual=False)
     try:
         ports = jack_ports()
         assert "jazzd-in:jazzd in" in ports and "jazzd:jazzd out" in ports, ports
         assert not [p for p in ports if p.lower().startswith("rtmidi")], ports
         assert connected_in.name == "ports-test:keys" and connected_out.name == "ports-test-rx:hears"
-        time.sleep(0.3)  # the new connections reorder the JACK graph; cycles right after may be late
+        # the new clients and connections reorder the JACK graph and the cycles after it run late (xruns lose
+        # what they carry): go on once a probe crosses each connection
+        def crossed(send, port):
+            send()
+            return any(m.type == "note_on" and m.note == 1 for _, m in port.poll())
+
+        wait_for(lambda: crossed(lambda: sender.send_message([0x90, 1, 1]), connected_in), 20, 0.05, "a probe")
+        wait_for(lambda: crossed(lambda: connected_out.send(mido.Message("note_on", note=1, velocity=1), 0.0),
+                                 receiver), 20, 0.05, "a probe back")
+        time.sleep(0.2)
+        connected_in.poll(), receiver.poll()  # probes that were still on their way
         for data in ([0x90, 60, 100], [0xF8], [0xF4], [0xF0, 1, 2, 0xF7], [0x95, 200], [0x80, 60, 0]):
             sender.send_message(data)
             time.sleep(0.01)
@@ -157,6 +168,25 @@ def test_input_and_output_through_jack_keep_jazzd_client_names(jack_server):
             port.close()
         sender.close_port()
         sender.delete()
+
+
+@pytest.mark.jack
+def test_jack_input_names_a_missing_port_and_reports_its_process_ending(jack_server):
+    """The JACK input's child process: a target that matches nothing is a one-line error naming it; a child
+    that dies (killed here) makes poll() raise, so the daemon stops and releases its notes instead of going deaf."""
+    with pytest.raises(PortError, match=r"cannot open MIDI input 'no-such-keyboard' on jack: no MIDI input matching"):
+        open_input("no-such-keyboard", "jack", "ports-test-missing")
+    port = open_input("virtual", "jack", "ports-test-dies", "in")
+    try:
+        assert port.poll() == []
+        port._proc.kill()
+        deadline = time.monotonic() + 10
+        with pytest.raises(PortError, match=r"ports-test-dies:in\) ended \(exit code -9\)"):
+            while time.monotonic() < deadline:
+                port.poll()
+                time.sleep(0.01)
+    finally:
+        port.close()
 
 
 @pytest.mark.skipif(sys.platform == "darwin", reason="CoreMIDI is there on macOS")
