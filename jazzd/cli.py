@@ -167,7 +167,7 @@ def cmd_evaluate(args) -> int:
     check_value(SETTING_BY_KEY["improviser.top_p"], args.top_p, "--top-p")
     check_value(SETTING_BY_KEY["improviser.seed"], args.seed, "--seed")
     model = load_model(Path(args.model))
-    saved = model.metadata.get("corpus", {}).get("sources")
+    saved = model.corpus_sources()
     own_sources = [str((model.path / s).resolve()) for s in saved] if saved else None  # saved relative to the model
     workers = config["train.workers"] or None
     if not args.corpus and not own_sources:

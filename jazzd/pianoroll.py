@@ -96,6 +96,7 @@ def notes_from_piece(piece) -> tuple[list[RollNote], list[RollChord], int, float
 
 ROWS_PER_PAGE = 6  # a page holds at most this many rows (48 bars at 8 a row); longer solos go on more pages
 SEMITONE_INCHES = 0.13  # height of one pitch row: room for its name
+MAX_BEAT_LINES = 128  # a row of more beats (8 bars of 16/4) gets bar lines only
 
 
 def page_paths(out: Path, pages: int) -> list[Path]:
@@ -172,7 +173,9 @@ def _draw_row(ax, row, notes, spans, beats_per_bar, bars_per_row, low, high, las
             ax.axhspan(pitch - 0.5, pitch + 0.5, color="#eceff1", zorder=0, lw=0)
         elif pitch % 12 == 0:
             ax.axhline(pitch - 0.5, color="#adb5bd", lw=0.6, zorder=0)  # the line under every C
-    for beat in range(int(start), int(end) + 1):
+    # a file's 255/1 time signature makes a row 8,160 beats: a line for each would take a minute to draw
+    beat_lines = row_beats <= MAX_BEAT_LINES
+    for beat in range(int(start), int(end) + 1, 1 if beat_lines else beats_per_bar):
         bar_line = (beat % beats_per_bar) == 0
         ax.axvline(beat, color="#495057" if bar_line else "#dee2e6", lw=1.0 if bar_line else 0.5, zorder=1)
     for onset, stop, chord in spans:
@@ -193,7 +196,8 @@ def _draw_row(ax, row, notes, spans, beats_per_bar, bars_per_row, low, high, las
     first_bar = row * bars_per_row
     ax.set_xticks([start + i * beats_per_bar for i in range(bars_per_row)])
     ax.set_xticklabels([str(first_bar + i + 1) for i in range(bars_per_row)])
-    ax.set_xticks([b for b in range(int(start), int(end)) if b % beats_per_bar], minor=True)
+    if beat_lines:
+        ax.set_xticks([b for b in range(int(start), int(end)) if b % beats_per_bar], minor=True)
     ticks = list(range(low, high + 1))
     ax.set_yticks(ticks)
     ax.set_yticklabels([note_name(p) for p in ticks], fontsize=6)

@@ -6,7 +6,8 @@ asserts what the README promises for bad input: exit code 0, 1 or 2, no
 exception and no traceback on stderr, an error in one line, and no file that
 existed before the case changed (outputs go to new names; a state file jazzd
 cannot use is renamed aside with its bytes intact). The cases are seeded
-(JAZZD_FUZZ_SEED, JAZZD_FUZZ_CASES) so a failure is repeated by its number.
+(JAZZD_FUZZ_SEED, JAZZD_FUZZ_CASES), each case by its own number, so a failure
+is repeated by its number; the cases are split into SHARDS tests.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import midi_files
 
 SEED = int(os.environ.get("JAZZD_FUZZ_SEED", "0"))
 CASES = int(os.environ.get("JAZZD_FUZZ_CASES", "520"))
+SHARDS = 4  # case n runs in shard n % SHARDS: pytest-xdist spreads the shards over its workers
 
 # Values a hostile or careless user puts where a number, a string or a table belongs.
 GARBAGE_TOML = ["nan", "inf", "-inf", "-1", "0", "-0.0", "1e309", "1e-320", "99999999999999999999999",
@@ -311,12 +313,16 @@ def _case(world: Path, case_dir: Path, rng: random.Random) -> tuple[list[str], s
     return argv + flags, target
 
 
-def test_fuzz_every_command_with_bad_files_and_flags(world, tmp_path):
-    """At least 500 seeded cases; each exits 0, 1 or 2 with no traceback and changes no file it did not write."""
-    rng = random.Random(SEED)
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_fuzz_every_command_with_bad_files_and_flags(world, tmp_path, shard):
+    """At least 500 seeded cases over the shards; each exits 0, 1 or 2 with no traceback and changes no file it did
+    not write."""
     threads_before = threading.active_count()
     findings, codes, seconds, started = [], {}, {}, time.monotonic()
-    for n in range(CASES):
+    done = 0
+    for n in range(shard, CASES, SHARDS):
+        rng = random.Random(f"{SEED}-{n}")  # case n is the same whatever ran before it
+        done += 1
         case_dir = tmp_path / f"case{n}"
         case_dir.mkdir()
         argv, target = _case(world, case_dir, rng)
@@ -346,9 +352,9 @@ def test_fuzz_every_command_with_bad_files_and_flags(world, tmp_path):
         if len(findings) >= int(os.environ.get('JAZZD_FUZZ_FINDINGS', '10')):
             break
     elapsed = time.monotonic() - started
-    print(f"fuzz: {n + 1} cases in {elapsed:.1f} s (seed {SEED}); exit codes {codes}; "
+    print(f"fuzz shard {shard}: {done} cases in {elapsed:.1f} s (seed {SEED}); exit codes {codes}; "
           f"seconds per command {({k: round(v, 1) for k, v in seconds.items()})}")
     assert not findings, "\n\n".join(findings)
-    assert n + 1 >= min(CASES, 500)
+    assert done >= len(range(shard, min(CASES, 500), SHARDS))
     # every thread a run started has ended
     assert threading.active_count() <= threads_before + 1

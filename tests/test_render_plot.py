@@ -150,3 +150,21 @@ def test_plot_errors_are_one_line(tmp_path):
     done = jazzd("plot", tmp_path / "x.mid")
     assert done.returncode == 1 and done.stderr.strip().startswith("jazzd: error: ")
     assert "x.mid: not a MIDI file" in done.stderr and done.stderr.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize("beats_per_bar, lines", [(4, 8 * 4 + 1), (1020, 8 + 1)])
+def test_a_row_of_huge_bars_gets_bar_lines_only(beats_per_bar, lines):
+    """A file's 255/1 time signature (1,020 beats a bar) once meant 8,161 beat lines a row and a minute per plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from jazzd.pianoroll import RollNote, _draw_row
+
+    fig, ax = plt.subplots()
+    try:
+        _draw_row(ax, 0, [RollNote(0.0, 1.0, 60, "C")], [], beats_per_bar, 8, 59, 61, last=True)
+        assert len([line for line in ax.lines if len(set(line.get_xdata())) == 1]) == lines
+    finally:
+        plt.close(fig)

@@ -129,7 +129,7 @@ class LSTMWeights:
 
 
 def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1 / (1 + exp(-z)), without exp's overflow for z << 0
 
 
 def lstm_step(weights: LSTMWeights, x_kernel: np.ndarray, a: np.ndarray, c: np.ndarray):

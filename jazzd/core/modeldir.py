@@ -54,6 +54,22 @@ class ModelDir:
     def Tx(self) -> int:
         return int(self.metadata.get("Tx", 30))
 
+    def corpus_sources(self) -> list[str] | None:
+        """The training corpus's files as metadata.json saved them (relative to the model folder), or None.
+
+        Raises:
+            ModelError: if metadata.json's "corpus" is not {"sources": [file names]} (e.g. `true`).
+        """
+        corpus = self.metadata.get("corpus")
+        if corpus is None:
+            return None
+        sources = corpus.get("sources") if isinstance(corpus, dict) else None
+        if not isinstance(corpus, dict) or not (sources is None or (isinstance(sources, list)
+                                                                    and all(isinstance(s, str) for s in sources))):
+            raise ModelError(f'{self.path / "metadata.json"}: "corpus" should be {{"sources": [file names]}}, '
+                             f"found {json.dumps(corpus)[:80]}")
+        return sources or None
+
 
 def save_model(path: Path, weights: LSTMWeights, vocab: Vocabulary, metadata: dict,
                pitch_choice: PitchChoice | None = None, timing: PlayedTiming | None = None) -> Path:
