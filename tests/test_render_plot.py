@@ -61,7 +61,7 @@ def test_render_mp3_and_the_instruments(tmp_path):
     data = (tmp_path / "solo.mp3").read_bytes()
     assert len(data) > 10_000 and (data[:3] == b"ID3" or data[0] == 0xFF)  # an MP3 stream
     # A Weimar solo (its own Solo track and program) renders too.
-    out = render(SHARED / "data" / "wjazzd" / "ArtPepper_Anthropology_001.mid", tmp_path / "pepper.wav")
+    out = render(SHARED / "data" / "wjazzd" / "DonEllis_YouSteppedOutOfADream-2_152.mid", tmp_path / "pepper.wav")
     assert rms(out.path) > 0.005 and abs(wav_seconds(out.path) - out.seconds) < 1.0
 
 
@@ -130,8 +130,8 @@ def test_generate_plot_draws_a_piano_roll(tmp_path):
 def test_plot_reads_any_midi_file_with_its_chords(tmp_path):
     from midi_files import band_type1
 
-    png = tmp_path / "pepper.png"
-    done = jazzd("plot", SHARED / "data" / "wjazzd" / "ArtPepper_Anthropology_001.mid", "-o", png)
+    png = tmp_path / "ellis.png"
+    done = jazzd("plot", SHARED / "data" / "wjazzd" / "DonEllis_YouSteppedOutOfADream-2_152.mid", "-o", png)
     assert done.returncode == 0, done.stderr
     assert "piano roll of" in done.stdout
     import matplotlib.image as mpimg
@@ -139,6 +139,7 @@ def test_plot_reads_any_midi_file_with_its_chords(tmp_path):
     height, width = mpimg.imread(str(png)).shape[:2]
     assert height > 3 * 250  # a long solo wraps into rows
     assert colour_pixels(png, TYPE_COLOURS["C"]) > 200 and colour_pixels(png, TYPE_COLOURS["S"]) > 50
+    assert not (tmp_path / "ellis-2.png").exists()  # 29 bars: one page
     band = band_type1(tmp_path / "band.mid")
     done = jazzd("plot", band)
     assert done.returncode == 0, done.stderr
@@ -168,3 +169,12 @@ def test_a_row_of_huge_bars_gets_bar_lines_only(beats_per_bar, lines):
         assert len([line for line in ax.lines if len(set(line.get_xdata())) == 1]) == lines
     finally:
         plt.close(fig)
+
+
+def test_a_solo_longer_than_a_page_goes_on_more_pages(tmp_path):
+    png = tmp_path / "long.png"
+    done = jazzd("generate", "--seed", "4", "--bars", "49", "-o", tmp_path / "long.mid", "--plot", png)
+    assert done.returncode == 0, done.stderr
+    # six rows of eight bars a page: bar 49 starts page 2
+    assert sorted(p.name for p in tmp_path.glob("long*.png")) == ["long-2.png", "long.png"]
+    assert "long-2.png" in done.stdout
