@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import mido
+import numpy as np
 import rtmidi
 
 from helpers import DEFAULT_MODEL, JAZZD, ROOT, wait_for
@@ -226,6 +227,14 @@ class JackSession:
         """Arrival time of the first comp chord (channel 2), which jazzd plays on beat 0."""
         wait_for(lambda: self.notes(1), timeout, 0.01, "jazzd's first chord")
         return self.notes(1)[0][0]
+
+    def beat_zero(self, spb: float) -> float:
+        """Beat 0's time, from every comp chord heard (chords start on beats): the first chord alone can be
+        late (the graph reorders after the test connects, and a late cycle delivers its messages late)."""
+        chords = np.array([t for t, _ in self.notes(1)])
+        t0 = chords[0]
+        phase = (chords - t0) / spb
+        return t0 + float(np.median(phase - np.round(phase))) * spb
 
     def stop(self, sig=signal.SIGTERM) -> int:
         """Signal jazzd (if it still runs), wait for it and for its last messages; returns the exit code."""

@@ -77,8 +77,10 @@ def test_trade_listens_then_answers_on_the_bar_line_after_the_phrase(session):
     assert s.stop() == 0, s.stderr
     melody = s.notes(0)
     assert melody, s.stderr
+    t0 = s.beat_zero(spb)
     bar_of = lambda t: (t - t0) / spb / 4 + 1  # noqa: E731  (1-based, as the log counts)
-    assert all(first - 0.1 < bar_of(t) < last + 1 for t, _ in melody), [round(bar_of(t), 2) for t, _ in melody]
+    assert all(first - 0.1 < bar_of(t) < last + 1 for t, _ in melody), \
+        (first, last, [round(bar_of(t), 2) for t, _ in melody])
     check_silent_at_end([m for _, m in s.received])
 
 
