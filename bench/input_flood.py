@@ -1,11 +1,12 @@
-"""MIDI input under a flood: jazzd's polled input next to a Python callback on python-rtmidi's thread.
+"""MIDI input under a flood: jazzd's JACK input next to python-rtmidi, polled and with a callback.
 
 A sender plays 5,000 note messages a second for --seconds into a receiving JACK
 client in another process, on the benchmarks' own JACK dummy server (one server
-per run, so its xruns belong to that run). The receiver reads either the way
-jazzd does (jazzd.live.ports.RtMidiInput, polled every millisecond) or the way it
-did before (a mido input with a callback, which python-rtmidi calls on its JACK
-thread, holding the GIL). In the "busy" rows a second Python thread in the
+per run, so its xruns belong to that run). The receiver reads the way jazzd does
+(jazzd.live.jackinput.JackMidiInput: JACK-Client in a child process, polled every
+millisecond), the way it did before (python-rtmidi, jazzd.live.ports.RtMidiInput,
+polled), or with a mido input's callback, which python-rtmidi calls on its JACK
+thread, holding the GIL. In the "busy" rows a second Python thread in the
 receiver computes without pause, as jazzd's improviser does while it primes a
 long phrase. Reported: messages sent, received, lost, and the xruns jackd
 logged.
@@ -28,7 +29,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import BENCH_SERVER, ROOT, count_xruns, machine, use_tests_helpers  # noqa: E402
 
 RATE = 5000  # messages a second
-READERS = {"polled": "jazzd's polled input (ports.RtMidiInput)",
+READERS = {"child": "jazzd's JACK input (jackinput.JackMidiInput)",
+           "polled": "python-rtmidi, polled (ports.RtMidiInput)",
            "callback": "callback on python-rtmidi's thread (mido)"}
 
 
@@ -43,16 +45,20 @@ def receive(reader: str, busy: bool, seconds: float) -> None:
                                   callback=lambda m: count.__setitem__(0, count[0] + 1))
     else:
         sys.path.insert(0, ROOT)
+        from jazzd.live.jackinput import JackMidiInput
         from jazzd.live.ports import RtMidiInput
 
-        port = RtMidiInput("jack", "in", "flood-rx")
+        port = JackMidiInput("in", "flood-rx") if reader == "child" else RtMidiInput("jack", "in", "flood-rx")
+
+        stop = threading.Event()
 
         def poll():
-            while True:
+            while not stop.is_set():
                 count[0] += len(port.poll())
                 time.sleep(0.001)
 
-        threading.Thread(target=poll, daemon=True).start()
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
     if busy:
         def compute():
             x = 0
@@ -63,7 +69,12 @@ def receive(reader: str, busy: bool, seconds: float) -> None:
         threading.Thread(target=compute, daemon=True).start()
     print("ready", flush=True)
     time.sleep(seconds + 1.0)
+    if reader != "callback":
+        stop.set()
+        poller.join()
     print(count[0], flush=True)
+    if reader == "child":
+        port.close()
     os._exit(0)  # daemon threads still run; the port goes with the process
 
 
