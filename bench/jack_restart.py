@@ -1,7 +1,7 @@
 """The JACK server killed and restarted mid-run: jazzd does what the README says, every time.
 
 Each round starts a JACK dummy server of the benchmarks' own, a receiving client,
-and `jazzd run --bpm 240` connected to it (under a supervisor loop, as the README
+and `jazzd run --bpm 240` connected to it, its input open (under a supervisor loop, as the README
 advises: `until jazzd run; do sleep 1; done`), waits until notes arrive, then
 kills jackd (SIGKILL and SIGTERM in turn). It counts: jazzd's exit code and its
 last line (the README: one line, "the JACK server went away", exit 1), the time
@@ -47,7 +47,7 @@ def main(argv=None) -> dict:
                 err_path = os.path.join(tmp, f"stderr{round_}.txt")
                 with open(err_path, "w") as err:
                     proc = subprocess.Popen([*JAZZD, "run", "--backend", "jack", "--output", LISTENER, "--input",
-                                             "off", "--bpm", "240"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+                                             "virtual", "--bpm", "240"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
                 wait_for(lambda: receiver.notes() or proc.poll() is not None, 90, 0.05, "jazzd's first notes")
                 time.sleep(2.0)  # mid-run: a few bars in
                 heard = [m for _, m in list(receiver.received)]

@@ -117,13 +117,19 @@ class Receiver:
 
         self.received: list[tuple[float, mido.Message]] = []
         self._port = JackMidiInput(port_name, client_name)
+        self.error: Exception | None = None  # why the port stopped, if it did before close()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
 
     def _poll(self) -> None:
-        while not self._stop.wait(0.001):
-            self.received.extend(self._port.poll())
+        from jazzd.errors import PortError
+
+        try:
+            while not self._stop.wait(0.001):
+                self.received.extend(self._port.poll())
+        except PortError as err:  # the JACK server went away (a test or bench killing it)
+            self.error = err
 
     def notes(self, channel: int | None = None) -> list[tuple[float, int]]:
         """(arrival time, MIDI note) of every note-on heard, on one channel (0-based) or all."""
@@ -147,7 +153,8 @@ class Receiver:
             return
         self._stop.set()
         self._thread.join()
-        self.received.extend(self._port.poll())
+        if self.error is None:
+            self.received.extend(self._port.poll())
         self._port.close()
 
 
