@@ -32,10 +32,11 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(MAKE) --no-print-directory $(VENV)/.rtmidi
 	touch $@
 
-# python-rtmidi's PyPI wheel bundles a libjack of its own (1.9.22); against another JACK
-# server (Debian's 1.9.21) its input crashed in the JACK thread. Where JACK's headers are
-# installed, python-rtmidi is built here against the system's libjack and ALSA instead
-# (same version, ~20 s); elsewhere the wheel stays.
+# python-rtmidi's PyPI wheel bundles a libjack of its own (1.9.22): two libjacks in jazzd's
+# process (JACK-Client's is the system's) keep its JACK watch from working. Where JACK's headers
+# are installed, python-rtmidi is built here against the system's libjack and ALSA instead
+# (same version, ~20 s); elsewhere the wheel stays. (Its JACK input crashed with either
+# libjack: jazzd reads JACK input with JACK-Client, jazzd.live.jackinput.)
 $(VENV)/.rtmidi: | $(BIN)/python
 	@if pkg-config --exists jack alsa 2>/dev/null && command -v c++ >/dev/null; then \
 	  version=$$($(BIN)/python -c "import importlib.metadata as m; print(m.version('python-rtmidi'))") && \
