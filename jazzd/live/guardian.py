@@ -2,8 +2,9 @@
 
 jazzd releases every note itself on every stop it can see (a signal, an error in
 any thread, the bar limit, the server going away). What it cannot see is its own
-sudden death: a segmentation fault in a MIDI binding's JACK thread (issue 14's
-crash in a MIDI binding), the kernel's OOM killer, `kill -9`. JACK then
+sudden death: a segmentation fault in a MIDI binding's JACK thread (python-rtmidi's
+input did that before jazzd read JACK input in a child process), the kernel's OOM
+killer, `kill -9`. JACK then
 removes jazzd's ports with its connections, and every synth it was playing keeps
 sounding the notes it had begun.
 
