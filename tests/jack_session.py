@@ -18,6 +18,7 @@ from pathlib import Path
 
 import mido
 import numpy as np
+import pytest
 import rtmidi
 
 from helpers import DEFAULT_MODEL, JAZZD, ROOT, wait_for
@@ -234,6 +235,22 @@ class JackSession:
         """Arrival time of the first comp chord (channel 2), which jazzd plays on beat 0."""
         wait_for(lambda: self.notes(1), timeout, 0.01, "jazzd's first chord")
         return self.notes(1)[0][0]
+
+    def control(self, cc: int, value: int, pattern: str, timeout: float = 30) -> None:
+        """Send a control change until jazzd logs a new line matching pattern (resent every 2 s: an xrun at
+        the keyboard client or at jazzd's input loses the message, as a player would turn the knob again)."""
+        regex = re.compile(pattern)
+        count = lambda: sum(1 for line in list(self.log.lines) if regex.search(line))  # noqa: E731
+        before, deadline = count(), time.monotonic() + timeout
+        while True:
+            self.send(mido.Message("control_change", control=cc, value=value))
+            resend = min(time.monotonic() + 2.0, deadline)
+            while time.monotonic() < resend:
+                if count() > before:
+                    return
+                time.sleep(0.02)
+            if time.monotonic() >= deadline:
+                pytest.fail(f"timed out after {timeout} s waiting for jazzd to log {pattern!r} (CC {cc} = {value})")
 
     def beat_zero(self, spb: float) -> float:
         """Beat 0's time, from every comp chord heard (chords start on beats): the first chord alone can be

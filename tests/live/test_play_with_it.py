@@ -198,24 +198,20 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
 def test_controls(session):
     s = session("", "--bpm", "160", "--seed", "2")
     s.first_chord()
-    s.send(mido.Message("control_change", control=20, value=127))  # temperature -> 2.0
-    s.log.wait_for(r"temperature 2\.00 \(CC 20\)", 30)
+    s.control(20, 127, r"temperature 2\.00 \(CC 20\)")  # temperature -> 2.0
     panic_at = time.monotonic()
-    s.send(mido.Message("control_change", control=22, value=127))  # panic
-    s.log.wait_for(r"panic: all notes off \(CC 22\)", 30)
+    s.control(22, 127, r"panic: all notes off \(CC 22\)")
     wait_for(lambda: [m for t, m in s.received if t > panic_at and m.type == "control_change" and m.control == 123],
              30, 0.01, "All Notes Off after the panic")
     s.send(mido.Message("control_change", control=20, value=48))  # back to ~0.8
-    s.send(mido.Message("control_change", control=21, value=127))  # mute
-    s.log.wait_for(r"\bmuted \(CC 21\)", 30)
+    s.control(21, 127, r"\bmuted \(CC 21\)")  # mute
     muted_at = time.monotonic()
     s.log.wait_for(r"bar \d+ \| .* \| \(muted\)", 30, "a muted bar")
     unmuted_at = time.monotonic()
-    s.send(mido.Message("control_change", control=21, value=0))  # unmute
+    s.control(21, 0, r"\bunmuted \(CC 21\)")  # unmute
     for cc, value, line in ((24, 50, r"tempo 140 BPM \(CC 24\)"), (23, 127, r"a and c reset to zeros \(CC 23\)"),
                             (25, 127, r"input mode trade \(CC 25\)")):
-        s.send(mido.Message("control_change", control=cc, value=value))
-        s.log.wait_for(line, 30)
+        s.control(cc, value, line)
     assert s.stop() == 0, s.stderr
     assert "unmuted (CC 21)" in s.stderr
     assert not [t for t, _ in s.notes(0) + s.notes(1) if muted_at + 0.1 < t < unmuted_at], "notes while muted"
