@@ -184,15 +184,21 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
     expected = expected_melody(s, tmp_path, seed, 40)
     where = align_heard([n for _, n in melody], [n for n, _ in expected], start=0)
     assert where, "not the seeded solo"
-    # where each note fell on the DAW's clock, against where the solo puts it. A jazzd still at 60 BPM would
-    # be beats behind after sixteen beats at 300; the bound is wide because at 300 BPM a beat is 0.2 s and a
-    # loaded VM's late JACK cycles (CI: 304 xruns at the test client) move a heard note by tens of ms
+    # where each note fell on the DAW's clock, against where the solo puts it. MIDI clock has no time stamps:
+    # a pulse lost in an xrun at jazzd's input (CI: 37 there in one run) moves jazzd's beat later for good
+    # (a fresh-clone run with the other core busy heard every note after one point 2.2 beats late), so the
+    # place is checked where a lost pulse costs little (at 60 BPM) and the tempo from the gaps between notes
     heard_beats = np.interp([t for t, _ in melody], pulses, (np.arange(len(pulses)) - 2) / 24)
-    fast = [(h, expected[i][1]) for (t, _), h, i in zip(melody, heard_beats, where)
-            if t > clock.pulse_times[jump] + 1.0]
+    placed = [(t, h, expected[i][1]) for (t, _), h, i in zip(melody, heard_beats, where)]
+    slow = [(h, e) for t, h, e in placed if t < clock.pulse_times[jump]]
+    assert slow and max(abs(h - e) for h, e in slow) < 0.25, slow
+    fast = [(t, h, e) for t, h, e in placed if t > clock.pulse_times[jump] + 1.0]
     assert len(fast) >= 8, f"{len(fast)} notes after the jump"
-    errors = [h - e for h, e in fast]
-    assert max(map(abs, errors)) < 0.75 and abs(np.median(errors)) < 0.25, [(round(h, 3), e) for h, e in fast]
+    # lost pulses and lost notes only ever make a note later than its place, never earlier
+    assert min(h - e for _, h, e in fast) > -0.5, [(round(h, 3), e) for _, h, e in fast]
+    # seconds per beat between successive notes: 0.2 at 300 BPM, 1.0 for a jazzd still at 60
+    spb = [(t2 - t1) / (e2 - e1) for (t1, _, e1), (t2, _, e2) in zip(fast, fast[1:]) if e2 - e1 >= 0.25]
+    assert len(spb) >= 4 and 0.16 < np.median(spb) < 0.25, [round(x, 3) for x in spb]
 
 
 def test_controls(session):
