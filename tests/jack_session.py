@@ -21,11 +21,31 @@ import numpy as np
 import pytest
 import rtmidi
 
-from helpers import DEFAULT_MODEL, JAZZD, ROOT, wait_for
+from helpers import DEFAULT_MODEL, JAZZD, ROOT, jazzd, read_notes, wait_for
 
 KEYBOARD = "jazzd-test-kbd:keys"
 LISTENER = "jazzd-test:in"
 START_TIMEOUT_S = 90  # a loaded VM starts jazzd in seconds; this is only the deadline
+
+
+def session_config(config: str = "", model: Path = DEFAULT_MODEL) -> str:
+    """The config text a JackSession gives jazzd: the model, then the test's own TOML."""
+    return f'[model]\npath = "{model}"\n{config}\n'
+
+
+def comp_chords(tmp_path: Path, config: str = "", bars: int = 4) -> list[tuple[float, frozenset]]:
+    """(onset in beats, MIDI notes) of each comp chord jazzd plays with this config, from `jazzd generate`
+    (the comp does not depend on the seed). Run it before the session: it takes seconds to load the model.
+    """
+    path, out = tmp_path / "comp.toml", tmp_path / "comp.mid"
+    path.write_text(session_config(config))
+    result = jazzd("generate", "--config", path, "--seed", 0, "--bars", bars, "-o", out)
+    assert result.returncode == 0, result.stderr
+    chords: dict[float, set] = {}
+    for channel, note, onset, _ in read_notes(out)[1]:
+        if channel == 1:
+            chords.setdefault(onset, set()).add(note)
+    return [(onset, frozenset(notes)) for onset, notes in sorted(chords.items())]
 
 
 class JackUnavailable(RuntimeError):
@@ -203,7 +223,8 @@ class JackSession:
         self.received = self.listener.received
         wait_for(lambda: KEYBOARD in jack_ports() and LISTENER in jack_ports(), 30, what="the test client's ports")
         self.config_path = tmp_path / "config.toml"
-        self.config_path.write_text(f'[model]\npath = "{model}"\n{config}\n')
+        self.config_path.write_text(session_config(config, model))
+        self.zero: float | None = None  # beat 0's time, once first_chord() has placed it
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [*JAZZD, "run", "--config", str(self.config_path), "--backend", "jack", "--output", LISTENER,
@@ -231,10 +252,29 @@ class JackSession:
         """(arrival time, MIDI note) of every note-on heard on a channel (0-based)."""
         return self.listener.notes(channel)
 
-    def first_chord(self, timeout: float = START_TIMEOUT_S) -> float:
-        """Arrival time of the first comp chord (channel 2), which jazzd plays on beat 0."""
-        wait_for(lambda: self.notes(1), timeout, 0.01, "jazzd's first chord")
-        return self.notes(1)[0][0]
+    def first_chord(self, timeout: float = START_TIMEOUT_S, spb: float | None = None,
+                    comp: list | None = None) -> float:
+        """Beat 0's time (time.monotonic() seconds), from the first comp chord (channel 2) heard: jazzd plays
+        bar 1's chord on beat 0.
+
+        Args:
+            spb, comp: seconds per beat and the comp jazzd plays (`comp_chords`). With them the first chord
+                heard is found in the comp by its notes, so bar 1's chord lost in an xrun at the listener
+                (a fresh-clone run with the other core busy heard bar 2's first) does not move beat 0 a bar.
+                Without them the first chord heard is taken as bar 1's.
+        """
+        first = wait_for(lambda: self.notes(1), timeout, 0.01, "jazzd's first chord")[0][0]
+        time.sleep(0.1)  # the rest of that chord (its notes come in one cycle, or the next if it was late)
+        if comp is None:
+            self.zero = first
+            return first
+        heard = frozenset(n for t, n in self.notes(1) if t - first < 0.05)
+        onset = next((o for o, notes in comp if notes == heard), None)
+        if onset is None:  # some of the chord's notes lost too: the first chord holding what was heard
+            onset = next((o for o, notes in comp if heard <= notes), None)
+        assert onset is not None, f"the first chord heard {sorted(heard)} is none of jazzd's comp {comp}"
+        self.zero = first - onset * spb
+        return self.zero
 
     def control(self, cc: int, value: int, pattern: str, timeout: float = 30) -> None:
         """Send a control change until jazzd logs a new line matching pattern (resent every 2 s: an xrun at
@@ -253,10 +293,11 @@ class JackSession:
                 pytest.fail(f"timed out after {timeout} s waiting for jazzd to log {pattern!r} (CC {cc} = {value})")
 
     def beat_zero(self, spb: float) -> float:
-        """Beat 0's time, from every comp chord heard (chords start on beats): the first chord alone can be
-        late (the graph reorders after the test connects, and a late cycle delivers its messages late)."""
+        """Beat 0's time, from every comp chord heard (chords start on beats) and the bar first_chord() placed
+        (else the first chord heard): the first chord alone can be late (the graph reorders after the test
+        connects, and a late cycle delivers its messages late)."""
         chords = np.array([t for t, _ in self.notes(1)])
-        t0 = chords[0]
+        t0 = chords[0] if self.zero is None else self.zero
         phase = (chords - t0) / spb
         return t0 + float(np.median(phase - np.round(phase))) * spb
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from helpers import align_heard, check_silent_at_end, jazzd, read_notes, wait_for
-from jack_session import JackSession, sleep_until
+from jack_session import JackSession, comp_chords, sleep_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.jack]
 
@@ -63,11 +63,13 @@ def expected_melody(s: JackSession, tmp_path, seed, bars):
     return [(n, onset) for ch, n, onset, _ in read_notes(out)[1] if ch == 0]
 
 
-def test_trade_listens_then_answers_on_the_bar_line_after_the_phrase(session):
+def test_trade_listens_then_answers_on_the_bar_line_after_the_phrase(session, tmp_path):
     bpm = 150
     spb = 60 / bpm
-    s = session("[input]\nmode = \"trade\"\ntrade_bars = 4\nanswer_bars = 2\n", "--bpm", str(bpm), "--seed", "3")
-    t0 = s.first_chord()
+    config = "[input]\nmode = \"trade\"\ntrade_bars = 4\nanswer_bars = 2\n"
+    comp = comp_chords(tmp_path, config)
+    s = session(config, "--bpm", str(bpm), "--seed", "3")
+    t0 = s.first_chord(spb=spb, comp=comp)
     sleep_until(t0 + 7 * spb)
     play_phrase(s, t0, spb, [(8 + b * 4 + i, 0.9, 60 + 2 * i + b) for b in range(4) for i in range(4)])  # bars 3-6
     answer = s.log.wait_for(r"answering the player's phrase: bars (\d+)-(\d+)", 30)
@@ -84,11 +86,13 @@ def test_trade_listens_then_answers_on_the_bar_line_after_the_phrase(session):
     check_silent_at_end([m for _, m in s.received])
 
 
-def test_prime_hears_the_phrase_and_says_so(session):
+def test_prime_hears_the_phrase_and_says_so(session, tmp_path):
     bpm = 180
     spb = 60 / bpm
-    s = session("[input]\nmode = \"prime\"\n", "--bpm", str(bpm), "--seed", "11")
-    t0 = s.first_chord()
+    config = "[input]\nmode = \"prime\"\n"
+    comp = comp_chords(tmp_path, config)
+    s = session(config, "--bpm", str(bpm), "--seed", "11")
+    t0 = s.first_chord(spb=spb, comp=comp)
     sleep_until(t0 + 7 * spb)
     play_phrase(s, t0, spb, [(8 + b, n, p) for b, n, p in PHRASE])  # bars 3-4
     heard = s.log.wait_for(r"heard the player's phrase in bars 3-(\d+): (\d+) notes -> (\d+) values", 30)
