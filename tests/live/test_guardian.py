@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from helpers import IN_CI, JAZZD, ROOT, hanging_notes, wait_for
+from helpers import IN_CI, JAZZD, ROOT, check_silent_at_end, hanging_notes, wait_for
 from jack_session import JackUnavailable, running_jack_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.jack]
@@ -84,7 +84,7 @@ def test_notes_sounding_when_jazzd_dies_are_released_by_the_guardian(receiver, t
             proc.kill()
     text = log_of(err)
     assert hanging_at_death, "the test needs notes sounding when jazzd dies"
-    assert not hanging_notes(messages(receiver)), text
+    check_silent_at_end(messages(receiver))  # a note-off lost in an xrun is ended by the All Notes Off after it
     line = next(line for line in text.splitlines() if line.startswith("jazzd-guardian:"))
     assert f"(pid {proc.pid}) ended without releasing its notes: 260 release messages sent to jazzd-test:in" in line
     all_off = {m.channel for m in messages(receiver) if m.type == "control_change" and m.control == 123}
@@ -103,7 +103,9 @@ def test_a_clean_stop_leaves_the_guardian_silent(receiver, tmp_path):
             proc.kill()
     text = log_of(err)
     assert proc.returncode == 0, text
-    assert not hanging_notes(messages(receiver))
+    # as a synth hears it: a fresh-clone busy run lost one of jazzd's note-offs in an xrun at the client (82
+    # there), and jazzd's All Notes Off after its note-offs still ended that note
+    check_silent_at_end(messages(receiver))
     # jazzd's own release only: one note-off per sounding note, not the guardian's 128 per channel
     received = messages(receiver)
     last_on = max(i for i, m in enumerate(received) if m.type == "note_on" and m.velocity > 0)
