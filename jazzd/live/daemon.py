@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 SWITCH_INTERVAL_S = 0.0005  # hand the GIL over quickly, so a busy thread cannot delay the sender
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 DRAIN_S = 0.1  # after the bar limit: how long past the last due message to wait for the sender
+# on JACK a stop's release goes out in one cycle, so a receiver that misses that cycle (an xrun) loses all
+# of it; All Notes Off is sent again this much later, many periods on, where it lands in another cycle
+REPEAT_ALL_OFF_S = 0.05
 
 
 class Daemon:
@@ -69,6 +72,7 @@ class Daemon:
         self.state_file = config.path_of("state.file") if config["state.file"] else None
         self.events: queue.Queue = queue.Queue()
         self.port = None
+        self.output_backend: str | None = None  # the output port's backend ("jack", "alsa", ...); None: a file
         self.input_port = None
         self.listener: Listener | None = None
         self.sender: Sender | None = None
@@ -126,7 +130,8 @@ class Daemon:
                                 client_name=config["midi.client_name"], port_name=config["midi.output_port"],
                                 fallback_file=str(config.path_of("midi.fallback_file")),
                                 flush_beats=self.session.beats_per_bar)
-        self.input_port = open_input(config["midi.input"], getattr(self.port, "backend", None),
+        self.output_backend = getattr(self.port, "backend", None)  # "jack", "alsa", ...; None for a file
+        self.input_port = open_input(config["midi.input"], self.output_backend,
                                      client_name=config["midi.input_client_name"], port_name=config["midi.input_port"])
         needs = self._needs_input()
         if self.input_port is None and needs:
@@ -267,6 +272,7 @@ class Daemon:
                 self._drain()
         finally:
             self.stop_event.set()
+            repeated = False
             if worker.is_alive():
                 worker.join(1.0)
             if self.listener is not None:
@@ -275,7 +281,12 @@ class Daemon:
                 self.input_port.close()
             if self.sender is not None:
                 self.sender.stop()
-                self.sender.send_now(self.scheduler.release())
+                release = self.scheduler.release()
+                failed = self.sender.send_now(release)
+                repeat = [m for m in release if m.type == "control_change" and m.control == 123]
+                if repeat and not failed and self.output_backend == "jack":
+                    time.sleep(REPEAT_ALL_OFF_S)
+                    repeated = not self.sender.send_now(repeat)
             if self.port is not None:
                 self._close_output()
             if self.watch is not None:
@@ -287,7 +298,8 @@ class Daemon:
             self._save()
             self._write_timing()
             if self.sender is not None:
-                log.info("stopped after %d messages; every note released", self.sender.sent)
+                log.info("stopped after %d messages; every note released%s", self.sender.sent,
+                         f" (All Notes Off again {REPEAT_ALL_OFF_S * 1000:.0f} ms later)" if repeated else "")
         if self.errors:
             raise self.errors[0]
         return 0

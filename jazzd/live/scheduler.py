@@ -281,9 +281,13 @@ class Sender:
         if sent - due > self.late_warning_s:
             log.warning("late by %.1f ms: %s", (sent - due) * 1000, msg)
 
-    def send_now(self, messages) -> None:
+    def send_now(self, messages) -> int:
         """Send messages at once from the calling thread (after stop()); a failing port is logged once and
-        the rest is still tried, so every note gets its note-off where the port allows."""
+        the rest is still tried, so every note gets its note-off where the port allows.
+
+        Returns:
+            how many messages could not be sent (0: all went out).
+        """
         now = time.monotonic()
         failed, first = 0, None
         for msg in messages:
@@ -295,3 +299,4 @@ class Sender:
         if failed:
             log.error("could not send %d release message(s) to %s: %s", failed, getattr(self.port, "name", "the port"),
                       first)
+        return failed

@@ -58,7 +58,7 @@ def test_signal_stops_with_every_note_released(tmp_path, sig):
     stderr = proc.stderr.read()
     assert code == 0, stderr
     assert took < 5.0, f"took {took:.2f} s to stop"  # wide: a loaded VM; bench/stop_release.py measures it
-    assert "every note released" in stderr
+    assert "every note released" in stderr and "All Notes Off again" not in stderr  # a file loses nothing
     check_released(list(mido.MidiFile(out).tracks[0]))
 
 
@@ -104,7 +104,7 @@ def test_live_through_jack_and_every_signal_releases_every_note(jack_server, tmp
         proc.kill()
         listener.close()
     assert code == 0, log.text
-    assert "every note released" in log.text
+    assert "every note released (All Notes Off again 50 ms later)" in log.text  # on JACK: twice, in two cycles
     messages = [m for _, m in received]
     check_silent_at_end(messages)  # what an xrun at the test client loses mid-stream is the transport's
     assert max(t for t, _ in received) - stop_sent < 5.0  # stops within seconds even on a loaded machine
@@ -114,7 +114,9 @@ def test_live_through_jack_and_every_signal_releases_every_note(jack_server, tmp
     assert len(heard) >= 8
     assert all(52 <= note <= 81 for _, note in heard)
     expected = expected_melody(tmp_path, seed, 40, bpm)
-    where = align_heard([n for _, n in heard], [n for n, _, _ in expected])
+    # lost notes allowed up to 30 % of those heard (a fresh-clone busy run lost more than 10 % at the client,
+    # 174 xruns there); a wrong or extra note is never allowed, so another solo cannot fit
+    where = align_heard([n for _, n in heard], [n for n, _, _ in expected], lost_share=0.3)
     assert where, "the live melody is not the seeded solo"
     beats = np.array([expected[i][1] for i in where])
     times = np.array([t for t, _ in heard])
