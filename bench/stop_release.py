@@ -38,7 +38,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     use_tests_helpers()
-    from helpers import hanging_notes, sounding_at_end
+    from helpers import from_a_terminal, hanging_notes, sounding_at_end
     from jack_session import LISTENER, Receiver, running_jack_server
 
     os.environ["JACK_DEFAULT_SERVER"] = BENCH_SERVER
@@ -53,7 +53,8 @@ def main(argv=None) -> dict:
             receiver = Receiver()
             started = time.monotonic()
             proc = subprocess.Popen([*JAZZD, "run", "--backend", "jack", "--output", LISTENER, "--input", "off",
-                                     "--bpm", "240"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     "--bpm", "240"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    preexec_fn=from_a_terminal)  # as a terminal starts it, even when this runs under nohup
             while time.monotonic() < started + after:
                 time.sleep(0.005)
             sent = time.monotonic()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -30,6 +31,13 @@ def jazzd(*args, env=None, cwd=None, timeout=180, **kwargs) -> subprocess.Comple
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([*JAZZD, *map(str, args)], capture_output=True, text=True, env=full_env,
                           cwd=cwd or ROOT, timeout=timeout, **kwargs)
+
+
+def from_a_terminal() -> None:
+    """preexec_fn for a jazzd a test stops by a signal: SIGINT and SIGHUP at their defaults, as in a process a
+    terminal starts (a script's background job starts with SIGINT ignored, one under nohup with SIGHUP)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def wait_for(condition, timeout: float, interval: float = 0.02, what: str = "condition"):

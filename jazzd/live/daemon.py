@@ -245,6 +245,8 @@ class Daemon:
     def run(self, install_signals: bool = True) -> int:
         """Play until a signal (SIGINT, SIGTERM, SIGHUP), stop_event, the bar limit or an error.
 
+        A SIGHUP that was ignored when jazzd started (`nohup jazzd run`) stays ignored.
+
         Returns:
             0 after a clean stop.
         Raises:
@@ -254,6 +256,11 @@ class Daemon:
         """
         if install_signals:
             for sig in STOP_SIGNALS:
+                if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+                    # started under nohup: a closing terminal is asked not to stop it, so SIGHUP stays ignored
+                    log.info("SIGHUP is ignored (jazzd was started with it ignored, as nohup does): "
+                             "a closing terminal does not stop it; SIGTERM or Ctrl-C does")
+                    continue
                 signal.signal(sig, lambda signum, frame: self.stop_event.set())
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._resume()

@@ -11,7 +11,8 @@ import mido
 import numpy as np
 import pytest
 
-from helpers import JAZZD, ROOT, align_heard, check_released, check_silent_at_end, jazzd, read_notes, wait_for
+from helpers import (JAZZD, ROOT, align_heard, check_released, check_silent_at_end, from_a_terminal, jazzd, read_notes,
+                     wait_for)
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +40,7 @@ def test_run_to_a_file_plays_the_seeded_solo(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_signal_stops_with_every_note_released(tmp_path, sig):
     out = tmp_path / "live.mid"
-    proc = subprocess.Popen([*JAZZD, "run", "--output", out, "--bpm", "120"], cwd=ROOT,
+    proc = subprocess.Popen([*JAZZD, "run", "--output", out, "--bpm", "120"], cwd=ROOT, preexec_fn=from_a_terminal,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         def has_notes():
@@ -59,6 +60,33 @@ def test_signal_stops_with_every_note_released(tmp_path, sig):
     assert code == 0, stderr
     assert took < 5.0, f"took {took:.2f} s to stop"  # wide: a loaded VM; bench/stop_release.py measures it
     assert "every note released" in stderr and "All Notes Off again" not in stderr  # a file loses nothing
+    check_released(list(mido.MidiFile(out).tracks[0]))
+
+
+def test_under_nohup_a_hang_up_does_not_stop_it(tmp_path):
+    """Started with SIGHUP ignored (`nohup jazzd run`), jazzd keeps it ignored: the terminal closing does not
+    stop it; SIGTERM still does, with every note released."""
+    from jack_session import LogReader
+
+    out = tmp_path / "live.mid"
+    proc = subprocess.Popen([*JAZZD, "run", "--output", out, "--bpm", "480", "--input", "off"], cwd=ROOT,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = LogReader(proc.stderr)
+    try:
+        log.wait_for(r" bar 1 ", 90)
+        proc.send_signal(signal.SIGHUP)
+        hung_up = len(log.lines)
+        wait_for(lambda: sum(" bar " in line for line in log.lines[hung_up:]) >= 2, 60, 0.05,
+                 "two more bars after the hang-up")
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+        log.join()
+    finally:
+        proc.kill()
+    assert code == 0, log.text
+    assert "SIGHUP is ignored (jazzd was started with it ignored, as nohup does)" in log.text
     check_released(list(mido.MidiFile(out).tracks[0]))
 
 
@@ -88,7 +116,8 @@ def test_live_through_jack_and_every_signal_releases_every_note(jack_server, tmp
     listener = Receiver()
     received = listener.received
     proc = subprocess.Popen([*JAZZD, "run", "--backend", "jack", "--output", "virtual", "--seed", str(seed),
-                             "--bpm", str(bpm)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             "--bpm", str(bpm)], cwd=ROOT, preexec_fn=from_a_terminal, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     log = LogReader(proc.stderr)
     try:
         wait_for(lambda: "jazzd:jazzd out" in jack_ports(), 90, 0.05, "jazzd's JACK port")
