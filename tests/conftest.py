@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -14,8 +15,13 @@ from helpers import DEFAULT_MODEL, IN_CI  # noqa: F401  (the paths and helpers l
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory):
     """Tests (and the CLI they run) share one corpus cache of their own, never the user's."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # each pytest-xdist worker's folder is in the run's: one cache for both, so a corpus one worker
+        # parsed (20 s for the Metheny file) the other reads (entries are written beside and renamed)
+        base = base.parent
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JAZZD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+        mp.setenv("JAZZD_CACHE_DIR", str(base / "cache"))
         yield
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mido
 import pytest
-from helpers import METHENY, SHARED
+from helpers import SHARED
 from midi_files import band_type1, chords_only, lead_sheet_markers, melody_only, single_track_type0
 
 from jazzd.pipeline.collection import collect, expand_sources
@@ -94,7 +94,9 @@ def test_folders_are_walked_and_unusable_files_skipped_with_a_reason(tmp_path):
 
 
 def test_parallel_and_serial_parsing_agree(tmp_path):
-    files = [band_type1(tmp_path / "band.mid"), lead_sheet_markers(tmp_path / "sheet.mid"), METHENY]
+    # two shapes written here and a real solo (a Weimar one: the Metheny file takes 20 s a parse)
+    files = [band_type1(tmp_path / "band.mid"), lead_sheet_markers(tmp_path / "sheet.mid"),
+             SHARED / "data" / "wjazzd" / "ArtPepper_Anthropology_001.mid"]
     serial = collect(files, use_cache=False, workers=1, progress=False)
     parallel = collect(files, use_cache=False, workers=2, progress=False)
     assert [p.measures for p in serial.pieces] == [p.measures for p in parallel.pieces]
