@@ -164,8 +164,8 @@ SETTINGS: tuple[Setting, ...] = (
             flag="--clock", commands=("run",),
             doc='"internal": the tempo below. "midi": follow the MIDI beat clock a DAW sends to the input port '
                 "(24 pulses per quarter note, Start, Stop, Continue, Song Position): jazzd plays only while the "
-                "DAW's transport runs, and stops (silencing every note) when the clock stops arriving for more "
-                "than two beats."),
+                "DAW's transport runs. If the clock stops arriving for more than two beats (and half a second) "
+                "without a Stop, every note is released, and the solo plays on from there when it comes back."),
     Setting("clock", "bpm", float, 120.0, "Tempo in beats (quarter notes) per minute", unit="BPM", low=4.0,
             high=1000.0, flag="--bpm", commands=("run", "generate"),
             doc='With source = "midi", the tempo assumed until the first pulses arrive. At least 4: a MIDI '

@@ -93,7 +93,8 @@ class TempoClock:
 
 
 FIT_PULSES = PPQN  # tempo and phase are fitted over the last beat of pulses
-TIMEOUT_BEATS = 2.0  # no pulse for this long while running counts as Stop
+TIMEOUT_BEATS = 2.0  # no pulse for this long while running: every note released until the clock comes back
+TIMEOUT_MIN_S = 0.5  # ... and never less than this (two beats at 240 BPM)
 KEPT_PULSES = 64 * PPQN  # arrival times kept for due_s(): more than any lookahead
 
 
@@ -183,24 +184,23 @@ class MidiClock:
         return arrived + max(0.0, exact - k) * self._fit[1]
 
     def _refit(self) -> None:
-        times = self._times[-FIT_PULSES:]
-        if len(times) >= 2:
-            gaps = sorted(b - a for a, b in zip(times, times[1:]))
-            self._period = gaps[len(gaps) // 2]  # median gap: the tempo between runs
+        # the tempo between runs (and for a run's first pulses): a line through the last pulses, as for a run.
+        # Pulses delivered together (late ones, in one JACK cycle) share a time stamp: their median gap was 0,
+        # a tempo of 0 seconds a beat (a division by zero in beat_at)
+        line = _line(list(enumerate(self._times[-FIT_PULSES:])))
+        if line is not None:
+            self._period = line[1]
         if not self.running:
             self._fit = (self._fit[0], self._period)
             return
         pulses = [(k, self._arrivals[k]) for k in range(max(self._run_start, self._position - FIT_PULSES),
                                                           self._position)]
-        if len(pulses) >= 3:
+        line = _line(pulses) if len(pulses) >= 3 else None
+        if line is not None:
+            self._fit = line
+        elif len(pulses) >= 3:
             n = len(pulses)
-            mean_k = sum(k for k, _ in pulses) / n
-            mean_t = sum(t for _, t in pulses) / n
-            var = sum((k - mean_k) ** 2 for k, _ in pulses)
-            period = sum((k - mean_k) * (t - mean_t) for k, t in pulses) / var
-            if not period > 0:
-                period = self._period
-            self._fit = (mean_t - period * mean_k, period)
+            self._fit = (sum(t for _, t in pulses) / n - self._period * sum(k for k, _ in pulses) / n, self._period)
         else:
             k, t = pulses[-1]
             self._fit = (t - k * self._period, self._period)
@@ -247,13 +247,44 @@ class MidiClock:
             self.running = False
             self._armed = False
 
+    def lapse(self, t: float) -> None:
+        """The clock stopped arriving (see timed_out): the transport halts where it is, and the next pulse
+        plays on from there. Pulses that come back without Stop, Start or Continue are a DAW that never
+        stopped (a stalled machine, messages lost in an xrun), not the end of the song; a DAW that stops
+        sends Stop, and the pulses it may go on sending then start nothing."""
+        with self._lock:
+            self.running = False
+            self._armed = True
+
     def song_position(self, sixteenths: int) -> None:
         """Song Position Pointer (0xF2), in MIDI beats (sixteenth notes); ignored while running."""
         with self._lock:
             if not self.running:
                 self._position = int(sixteenths) * (PPQN // SIXTEENTHS_PER_BEAT)
 
+    @property
+    def last_pulse_s(self) -> float | None:
+        """Monotonic seconds of the last pulse's arrival, or None before any."""
+        return self._last_pulse_s
+
     def timed_out(self, now: float) -> bool:
-        """True if the transport runs but no pulse came for TIMEOUT_BEATS beats (the caller then stops it)."""
+        """True if the transport runs but no pulse came for TIMEOUT_BEATS beats (the caller then calls lapse)."""
         last = self._last_pulse_s
-        return self.running and last is not None and now - last > TIMEOUT_BEATS * self.seconds_per_beat
+        return self.running and last is not None and now - last > max(TIMEOUT_BEATS * self.seconds_per_beat,
+                                                                        TIMEOUT_MIN_S)
+
+
+def _line(points: list[tuple[int, float]]) -> tuple[float, float] | None:
+    """The least-squares line t = t0 + k * period through (pulse index, arrival seconds) points, as
+    (t0, period); None for fewer than 3 points or a period that is not above 0 (pulses that all arrived
+    at once)."""
+    n = len(points)
+    if n < 3:
+        return None
+    mean_k = sum(k for k, _ in points) / n
+    mean_t = sum(t for _, t in points) / n
+    var = sum((k - mean_k) ** 2 for k, _ in points)
+    period = sum((k - mean_k) * (t - mean_t) for k, t in points) / var
+    if not period > 0:
+        return None
+    return mean_t - period * mean_k, period

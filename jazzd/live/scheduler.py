@@ -135,6 +135,32 @@ class Scheduler:
             self._heap = kept
             heapq.heapify(self._heap)
 
+    def silence(self) -> None:
+        """Every sounding note off now, the queue kept (the MIDI clock stopped arriving: what is queued plays
+        when it comes back). The next pop_due() hands out a note-off for every sounding note and All Notes Off
+        on every channel used; the queued note-off of each note released here is dropped."""
+        with self._lock:
+            released = Counter(self.sounding)
+            self._now.extend(self._releases())
+            queued_on: Counter[tuple[int, int]] = Counter()  # note-ons met in the queue, not yet ended
+            kept = []
+            for item in sorted(self._heap):
+                msg = item.msg
+                key = (getattr(msg, "channel", None), getattr(msg, "note", None))
+                if msg.type == "note_on" and msg.velocity > 0:
+                    queued_on[key] += 1
+                elif msg.type in ("note_off", "note_on"):
+                    if queued_on[key] > 0:
+                        queued_on[key] -= 1  # ends a queued note
+                    elif released[key] > 0:
+                        released[key] -= 1  # ends a note released here: already sent
+                        continue
+                kept.append(item)
+            self._heap = kept
+            heapq.heapify(self._heap)
+        if self.on_new_head is not None:
+            self.on_new_head()
+
     def panic(self) -> None:
         """All notes off now: drop the queue; the next pop_due() hands out a note-off
         for every sounding note and All Notes Off (CC 123) on every channel used."""

@@ -137,6 +137,7 @@ class Session:
         self._filled_until = 0.0  # bar lines up to here have had their program changes
         self._spans: dict[int, list[tuple[float, float]]] = {}  # channel -> (onset, end) of recent notes
         self._resume_horizon: float | None = None
+        self._lapsed_at: float | None = None  # the beat where the MIDI clock stopped arriving, until it is back
         self._control_values: dict[str, object] = {}
         self._control_log: dict[str, tuple[float, str | None]] = {}  # name -> (last logged, pending line)
 
@@ -170,15 +171,19 @@ class Session:
         for part in self._parts():
             if part.program >= 0:
                 self.scheduler.schedule(beat, mido.Message("program_change", channel=part.channel, program=part.program))
-        if self.comp is not None:  # the chord already sounding at the position, from there
-            segment = self.harmony.segment_at(beat) if hasattr(self.harmony, "segment_at") else None
-            if segment is not None and segment.chord is not None:
-                seg_start = math.floor(beat / self.harmony.length_beats) * self.harmony.length_beats + segment.start
-                if seg_start < beat - 1e-9 and seg_start + segment.length > beat + 1e-9:
-                    for pitch in segment.chord.voicing:
-                        self._schedule(Note(beat, seg_start + segment.length - beat, pitch, self.comp.velocity),
-                                       self.comp)
+        self._strike_sounding_chord(beat)
         self._fill(beat)
+
+    def _strike_sounding_chord(self, beat: float) -> None:
+        """Queue the comp's chord sounding across a beat (begun before it) from that beat to its end."""
+        if self.comp is None:
+            return
+        segment = self.harmony.segment_at(beat) if hasattr(self.harmony, "segment_at") else None
+        if segment is not None and segment.chord is not None:
+            seg_start = math.floor(beat / self.harmony.length_beats) * self.harmony.length_beats + segment.start
+            if seg_start < beat - 1e-9 and seg_start + segment.length > beat + 1e-9:
+                for pitch in segment.chord.voicing:
+                    self._schedule(Note(beat, seg_start + segment.length - beat, pitch, self.comp.velocity), self.comp)
 
     def _parts(self):
         return [self.melody] + ([self.comp] if self.comp is not None else [])
@@ -198,8 +203,9 @@ class Session:
             if read is not None:
                 self._control(*read, event.control, event.t_s)
         elif isinstance(event, ClockPulse):
-            if self.midi_clock:
-                self.clock.pulse(event.t_s)
+            if self.midi_clock and self.clock.pulse(event.t_s) and self._lapsed_at is not None:
+                log.info("MIDI clock is back: playing on from beat %.2f", self._lapsed_at)
+                self._lapsed_at = None
         elif isinstance(event, Transport):
             if self.midi_clock:
                 self._transport(event.kind, event.t_s)
@@ -291,6 +297,7 @@ class Session:
                 self._control_log[name] = (now, None)
 
     def _transport(self, kind: str, t_s: float) -> None:
+        self._lapsed_at = None
         if kind == "stop":
             self.clock.stop(t_s)
             self._stopped(f"MIDI clock: stop at beat {self.clock.position_beats:.2f}")
@@ -323,9 +330,15 @@ class Session:
         """
         self._flush_control_log(now)
         if self.midi_clock and self.clock.timed_out(now):
-            self.clock.stop(now)
-            log.warning("MIDI clock stopped arriving for more than two beats: treating it as Stop")
-            self._stopped(f"MIDI clock: stop at beat {self.clock.position_beats:.2f}")
+            gap, bpm = now - self.clock.last_pulse_s, self.clock.bpm
+            self.clock.lapse(now)
+            self._lapsed_at = self.clock.position_beats
+            # the solo stays queued, due as the pulses come back; the chord cut here sounds again from there
+            self.scheduler.silence()
+            self._strike_sounding_chord(self._lapsed_at)
+            log.warning("MIDI clock stopped arriving (no pulse for %.2f s, over two beats at %.0f BPM): every note "
+                        "released at beat %.2f; the solo plays on from there when the clock comes back",
+                        gap, bpm, self._lapsed_at)
         if not self.clock.running or self.finished:
             return now + MAX_SLEEP_S
         playhead = self.clock.beat_at(now)

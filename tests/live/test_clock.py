@@ -128,6 +128,34 @@ def test_clock_that_stops_arriving_times_out():
     assert clock.timed_out(times[-1] + 1.1)
 
 
+def test_a_clock_that_lapsed_plays_on_from_where_it_was_at_the_next_pulse_and_a_stop_disarms_it():
+    clock = MidiClock()
+    clock.start(0)
+    times = pulses(clock, 120, 0.0, 24)
+    clock.lapse(times[-1] + 1.1)
+    assert not clock.running and clock.position_beats == 1.0
+    assert clock.pulse(5.0) and clock.running  # the first pulse back is beat 1
+    assert clock.due_s(1.0) == 5.0
+    clock.lapse(6.0)
+    clock.stop(6.1)
+    assert not clock.pulse(7.0) and not clock.running
+
+
+def test_pulses_delivered_together_after_a_stall_never_make_a_tempo_of_zero_nor_a_timeout():
+    clock = MidiClock()
+    clock.start(0)
+    t = pulses(clock, 300, 0.0, 48)[-1]  # two beats at 300 BPM: a pulse every 8.3 ms
+    stall = t + 0.35  # the input stalls 0.35 s (under two beats), then the 42 pulses sent meanwhile arrive at once
+    for _ in range(42):
+        clock.pulse(stall)
+    assert clock.seconds_per_beat > 0 and math.isfinite(clock.beat_at(stall + 0.01))
+    assert not clock.timed_out(stall + 0.3)  # a tempo of 0 s a beat timed out at once (CI: at 300 BPM)
+    times = pulses(clock, 300, stall + 0.2 / 24, 24)  # and a beat at 300 BPM again
+    assert clock.seconds_per_beat == pytest.approx(0.2, rel=0.1)
+    assert not clock.timed_out(times[-1] + 0.45)  # two beats are 0.4 s: the timeout is at least TIMEOUT_MIN_S
+    assert clock.timed_out(times[-1] + 0.55)
+
+
 def test_the_playhead_is_never_behind_the_last_pulse_after_a_tempo_jump():
     clock = MidiClock()
     clock.start(0)

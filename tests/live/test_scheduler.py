@@ -46,6 +46,22 @@ def test_panic_drops_the_queue_and_releases_at_once():
     assert scheduler.pending() == 0 and not scheduler.sounding
 
 
+def test_silence_releases_what_sounds_and_keeps_the_queue_without_the_released_notes_note_offs():
+    scheduler = Scheduler(TempoClock(60, origin_s=0.0))
+    scheduler.schedule_note(Note(0.0, 2.0, 60), channel=0)  # sounds across the silence
+    scheduler.schedule_note(Note(2.0, 2.0, 60), channel=0)  # the same key again, queued
+    scheduler.schedule_note(Note(0.0, 3.0, 48), channel=1)
+    scheduler.schedule_note(Note(3.0, 1.0, 50), channel=1)
+    scheduler.pop_due(0.5)
+    scheduler.silence()
+    now = scheduler.pop_due(0.6)
+    assert {(m.channel, m.note) for _, beat, m in now if m.type == "note_off"} == {(0, 60), (1, 48)}
+    assert all(beat is None for _, beat, _ in now)
+    assert not scheduler.sounding
+    assert [(beat, m.type, m.note) for beat, m in scheduler.queued()] == [
+        (2.0, "note_on", 60), (3.0, "note_on", 50), (4.0, "note_off", 60), (4.0, "note_off", 50)]
+
+
 def test_release_returns_note_offs_then_all_notes_off_per_channel():
     scheduler = Scheduler(TempoClock(60, origin_s=0.0))
     scheduler.schedule_note(Note(0.0, 100.0, 60), channel=0)

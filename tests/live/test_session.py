@@ -6,6 +6,7 @@ progression is the default "| Dm7 | G7 | Cmaj7 | Cmaj7 |" unless a test says.
 """
 
 import logging
+from collections import Counter
 
 import pytest
 
@@ -145,13 +146,42 @@ def test_midi_clock_continue_from_a_song_position_plays_the_chord_sounding_there
     assert all(beat >= 4.5 for due, beat, m in run.sent if due > stop_t and beat is not None)
 
 
-def test_midi_clock_that_stops_arriving_releases_every_note(caplog):
-    pulses = pulse_events(1.01, 120, 3)
+def test_midi_clock_that_stops_arriving_releases_every_note_and_the_solo_plays_on_when_it_comes_back(caplog):
+    before = pulse_events(1.01, 120, 3)  # beats 0..3, then nothing for 2 s (two beats at 120 BPM are 1 s)
+    back = pulse_events(before[-1].t_s + 2.0, 120, 4)  # no Start, Stop or Continue: the DAW never stopped
     run = LiveRun('[clock]\nsource = "midi"\n', seed=3)
-    with caplog.at_level(logging.WARNING):
-        run.run(pulses[-1].t_s + 2.0, [Transport(1.0, "start")] + pulses)
-    assert "MIDI clock stopped arriving" in caplog.text
+    with caplog.at_level(logging.INFO):
+        run.run(back[0].t_s - 0.01, [Transport(1.0, "start")] + before)
+        assert "MIDI clock stopped arriving (no pulse for 1.0" in caplog.text and not run.clock.running
+        assert not hanging_notes(m for _, _, m in run.sent), "a note left sounding while the clock is gone"
+        lapsed = len(run.sent)
+        run.run(back[-1].t_s + 0.001, back)
+    assert "MIDI clock is back: playing on from beat 3.00" in caplog.text and run.clock.running
+    resumed = run.sent[lapsed:]
+    assert all(beat >= 3.0 - 1e-9 for _, beat, _ in resumed if beat is not None)
+    # the same solo as a clock that never stopped, every note on its beat
+    steady = LiveRun('[clock]\nsource = "midi"\n', seed=3).run(back[-1].t_s, [Transport(1.0, "start")]
+                                                                   + pulse_events(1.01, 120, 7))
+    assert run.note_ons(MELODY) and run.note_ons(MELODY) == steady.note_ons(MELODY)
+    assert [b for b, _ in run.note_ons(MELODY) if 3 <= b < 7], "nothing of the solo after the clock came back"
+    # the chord cut at beat 3 (Dm7, bar 1) sounds again from there, at the first pulse that came back
+    assert {m.note for due, beat, m in resumed if beat == 3.0 and m.type == "note_on"} == {50, 53, 57, 60}
+    assert min(due for due, beat, _ in resumed if beat == 3.0) == back[0].t_s
+    assert {n for b, n in run.note_ons(COMP) if b == 4.0} == {n for b, n in steady.note_ons(COMP) if b == 4.0}
+    run.release()
     assert not hanging_notes(m for _, _, m in run.sent)
+    offs = Counter((m.channel, m.note) for _, beat, m in run.sent if beat is not None and m.type == "note_off")
+    ons = Counter((m.channel, m.note) for _, beat, m in run.sent if m.type == "note_on" and m.velocity)
+    assert not offs - ons, "a queued note-off of a note the lapse had already released"
+
+
+def test_midi_clock_that_comes_back_after_a_stop_plays_nothing():
+    before = pulse_events(1.01, 120, 3)
+    later = before[-1].t_s + 2.0
+    run = LiveRun('[clock]\nsource = "midi"\n', seed=3)
+    run.run(later + 2.0, [Transport(1.0, "start")] + before + [Transport(later, "stop")]
+            + pulse_events(later + 0.5, 120, 2))  # the DAW stopped while the clock was gone, then sends clock
+    assert not [m for due, _, m in run.sent if due > later and m.type == "note_on" and m.velocity]
     assert not run.clock.running
 
 
