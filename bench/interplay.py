@@ -108,9 +108,8 @@ def clock_follow(tmp: Path, seconds: float) -> dict:
         sender = ClockSender(s, 120, 0.0005, np.random.default_rng(0))
         sender.thread.start()
         wait_for(lambda: len(sender.pulses) > 24, 30, what="a beat of clock")
-        start_index = len(sender.pulses)
-        s.send([0xFA])
-        s.log.wait_for(r"MIDI clock: start", 30)
+        started = s.send_until_logged([0xFA], r"MIDI clock: start", every=5.0, what="Start")  # again if lost
+        start_index = sum(1 for t in list(sender.pulses) if t <= started)
         time.sleep(seconds / 2)
         sender.bpm = 140
         change = time.monotonic()

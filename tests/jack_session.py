@@ -276,21 +276,31 @@ class JackSession:
         self.zero = first - onset * spb
         return self.zero
 
-    def control(self, cc: int, value: int, pattern: str, timeout: float = 30) -> None:
-        """Send a control change until jazzd logs a new line matching pattern (resent every 2 s: an xrun at
-        the keyboard client or at jazzd's input loses the message, as a player would turn the knob again)."""
+    def send_until_logged(self, message, pattern: str, timeout: float = 30, every: float = 2.0,
+                          what: str | None = None) -> float:
+        """Send a message (mido or raw bytes) until jazzd logs a new line matching pattern, resent every `every`
+        seconds: an xrun at the keyboard client or at jazzd's input loses what it carried, and a player
+        turns the knob or presses play again (fresh-clone busy runs lost a CC, 47 xruns at jazzd-in, and a
+        Start, 87). Returns the time.monotonic() of the last send.
+        """
         regex = re.compile(pattern)
         count = lambda: sum(1 for line in list(self.log.lines) if regex.search(line))  # noqa: E731
         before, deadline = count(), time.monotonic() + timeout
         while True:
-            self.send(mido.Message("control_change", control=cc, value=value))
-            resend = min(time.monotonic() + 2.0, deadline)
+            sent_at = time.monotonic()
+            self.send(message)
+            resend = min(sent_at + every, deadline)
             while time.monotonic() < resend:
                 if count() > before:
-                    return
+                    return sent_at
                 time.sleep(0.02)
             if time.monotonic() >= deadline:
-                pytest.fail(f"timed out after {timeout} s waiting for jazzd to log {pattern!r} (CC {cc} = {value})")
+                pytest.fail(f"timed out after {timeout} s waiting for jazzd to log {pattern!r} ({what or message})")
+
+    def control(self, cc: int, value: int, pattern: str, timeout: float = 30) -> None:
+        """Send a control change until jazzd logs a new line matching pattern (see send_until_logged)."""
+        self.send_until_logged(mido.Message("control_change", control=cc, value=value), pattern, timeout,
+                               what=f"CC {cc} = {value}")
 
     def beat_zero(self, spb: float) -> float:
         """Beat 0's time, from every comp chord heard (chords start on beats) and the bar first_chord() placed

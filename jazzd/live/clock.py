@@ -158,16 +158,17 @@ class MidiClock:
 
     def beat_at(self, seconds: float) -> float:
         """The beat at a monotonic time by the fitted line, never behind counting on from the last pulse (so
-        the playhead follows a tempo jump at once, and one late pulse does not jolt it); the stopped position
-        while stopped."""
+        the playhead follows a tempo jump at once, and one late pulse does not jolt it) and never past the
+        next pulse's beat (pulses held up and then delivered together can bend the fit: the DAW's place is
+        known only from its pulses); the stopped position while stopped."""
         if not self.running:
             return self._position / PPQN
         t0, period = self._fit
         fitted = (seconds - t0) / (period * PPQN)
         k, t_last = self._last()
         if seconds >= t_last:
-            return max(fitted, (k + (seconds - t_last) / period) / PPQN)
-        return fitted
+            return min(max(fitted, (k + (seconds - t_last) / period) / PPQN), (k + 1) / PPQN)
+        return min(fitted, k / PPQN)
 
     def due_s(self, beat: float) -> float:
         """When a message at a beat may be sent: the arrival of the pulse at or before it
@@ -181,7 +182,9 @@ class MidiClock:
         arrived = self._arrivals.get(k)
         if arrived is None:  # long past: by the fit
             return self.seconds_at(beat)
-        return arrived + max(0.0, exact - k) * self._fit[1]
+        due = arrived + max(0.0, exact - k) * self._fit[1]
+        following = self._arrivals.get(k + 1)
+        return due if following is None else min(due, following)  # never after the next pulse
 
     def _refit(self) -> None:
         # the tempo between runs (and for a run's first pulses): a line through the last pulses, as for a run.
@@ -287,4 +290,6 @@ def _line(points: list[tuple[int, float]]) -> tuple[float, float] | None:
     period = sum((k - mean_k) * (t - mean_t) for k, t in points) / var
     if not period > 0:
         return None
+    # within the tempi a clock can have: a burst after a gap can tilt the line to almost flat
+    period = min(max(period, 60.0 / MAX_BPM / PPQN), 60.0 / MIN_BPM / PPQN)
     return mean_t - period * mean_k, period

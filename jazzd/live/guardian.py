@@ -19,8 +19,9 @@ reaches only jazzd. The guardian is a JACK client without ports that:
   guardian registers a port of its own, connects it to those last destinations
   and sends on each channel jazzd plays: sustain off (CC 64 = 0), a note-off for
   every key 0..127 and All Notes Off (CC 123), as a MIDI panic does (it does not
-  know which keys sounded, and a note-off for a silent key does nothing), then
-  exits after one line on stderr.
+  know which keys sounded, and a note-off for a silent key does nothing), sustain
+  off and All Notes Off once more REPEAT_S later, then exits after one line on
+  stderr.
 
 The guardian was chosen over a port-owning child with the model in a worker
 (the issue's other shape) because it keeps the real-time path in one process
@@ -47,6 +48,10 @@ log = logging.getLogger(__name__)
 POLL_S = 0.2  # how often the destinations are read: a connection made in the last POLL_S before a crash is missed
 CONNECT_S = 0.05  # after connecting: a few JACK cycles for the graph to take the new connections
 LINGER_S = 0.3  # after the last release message is written: let the receivers' JACK cycles read it
+# a receiver that misses the cycles of the release (an xrun) loses all of it: sustain off and All Notes Off
+# go again this much later, in other cycles, as jazzd's own stop does (a fresh-clone busy run's receiver,
+# 75 xruns, heard none of a release)
+REPEAT_S = 0.05
 CLEAN = b"clean\n"
 
 
@@ -120,7 +125,8 @@ class Guardian:
         if not self.destinations:
             return 0
         pending = panic_messages(self.channels)
-        total = len(pending)
+        again = [m for m in pending if m[0] & 0xF0 == 0xB0]  # sustain off and All Notes Off, per channel
+        total = len(pending) + len(again)
         go, done = threading.Event(), threading.Event()
         port = self.client.midi_outports.register("release")
 
@@ -145,6 +151,10 @@ class Guardian:
                 log.debug("connecting %s -> %s: %s", port.name, destination, err)
         time.sleep(CONNECT_S)
         go.set()
+        done.wait(5.0)
+        time.sleep(REPEAT_S)
+        done.clear()  # before the messages go in: a cycle between the two then finds them and sets it again
+        pending.extend(again)
         done.wait(5.0)
         time.sleep(LINGER_S)
         return total - len(pending)

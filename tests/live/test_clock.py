@@ -156,6 +156,23 @@ def test_pulses_delivered_together_after_a_stall_never_make_a_tempo_of_zero_nor_
     assert clock.timed_out(times[-1] + 0.55)
 
 
+def test_after_a_lapse_and_a_burst_the_playhead_is_never_past_the_next_pulse():
+    clock = MidiClock()
+    clock.start(0)
+    t = pulses(clock, 300, 0.0, 96)[-1]  # four beats at 300 BPM
+    clock.lapse(t + 0.68)
+    back = t + 0.9
+    for _ in range(20):  # it comes back with the pulses held up meanwhile, delivered together
+        clock.pulse(back)
+    times = pulses(clock, 300, back + 0.2 / 24, 3)
+    assert clock.position_beats == pytest.approx(119 / 24)
+    # a fresh-clone run's playhead jumped 40 bars here (every bar logged at once, the solo gone)
+    for later in (0.001, 0.05, 1.0):
+        assert clock.beat_at(times[-1] + later) <= clock.position_beats + 1e-9
+    assert clock.beat_at(back - 0.01) <= (119 - 4) / 24  # before the burst: before its pulses
+    assert clock.due_s(100.5 / 24) == back  # between two pulses that came together: with them, never after
+
+
 def test_the_playhead_is_never_behind_the_last_pulse_after_a_tempo_jump():
     clock = MidiClock()
     clock.start(0)

@@ -153,12 +153,9 @@ def test_follows_midi_clock_from_the_downbeat_and_stops_with_it(session, tmp_pat
     clock = ClockSender(s, 100).start()
     wait_for(lambda: len(clock.pulse_times) > 48, 30, what="two beats of clock")
     assert not s.notes(0) and not s.notes(1)  # the tempo, but no Start yet
-    s.send([0xFA])  # Start: the next pulse is beat 0
-    s.log.wait_for(r"MIDI clock: start at beat 0\.00", 30)
+    s.send_until_logged([0xFA], r"MIDI clock: start at beat 0\.00", every=5.0, what="Start")  # the next pulse is beat 0
     wait_for(lambda: len(s.notes(0)) >= 8 and len(s.notes(1)) >= 8, 60, 0.02, "eight melody notes and two chords")
-    stop_at = time.monotonic()
-    s.send([0xFC])  # Stop
-    s.log.wait_for(r"MIDI clock: stop at beat", 30)
+    stop_at = s.send_until_logged([0xFC], r"MIDI clock: stop at beat", every=5.0, what="Stop")
     clock.stop()
     assert s.stop() == 0, s.stderr
     melody = s.notes(0)
@@ -176,8 +173,8 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
     s = session("[clock]\nsource = \"midi\"\n", "--seed", str(seed))
     clock = ClockSender(s, 60).start()
     wait_for(lambda: len(clock.pulse_times) > 24, 30, what="a beat of clock")
-    s.send([0xFA])
-    start = len(clock.pulse_times)
+    started = s.send_until_logged([0xFA], r"MIDI clock: start at beat 0\.00", every=5.0, what="Start")
+    start = sum(1 for t in list(clock.pulse_times) if t <= started)  # the first pulse after the Start heard
     wait_for(lambda: len(s.notes(0)) >= 6, 60, 0.02, "six melody notes at 60 BPM")
     clock.bpm = 300
     jump = len(clock.pulse_times)
