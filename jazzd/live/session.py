@@ -138,6 +138,7 @@ class Session:
         self._spans: dict[int, list[tuple[float, float]]] = {}  # channel -> (onset, end) of recent notes
         self._resume_horizon: float | None = None
         self._lapsed_at: float | None = None  # the beat where the MIDI clock stopped arriving, until it is back
+        self._after_trade = False  # the mode just left trade: the solo comes back at the next bar line
         self._control_values: dict[str, object] = {}
         self._control_log: dict[str, tuple[float, str | None]] = {}  # name -> (last logged, pending line)
 
@@ -273,6 +274,7 @@ class Session:
                 self._log_control(name, f"tempo CC {cc} ignored: following MIDI clock", changed, t_s)
         elif name == "mode":
             if value != self.interplay.mode:
+                self._after_trade = self.interplay.mode == "trade"
                 self.interplay.set_mode(value, self.clock.beat_at(t_s))
                 self._primes.clear()
             self._log_control(name, f"input mode {value} (CC {cc})", changed, t_s)
@@ -391,8 +393,9 @@ class Session:
         self._spans.setdefault(part.channel, []).append((note.onset, note.end))
         self.scheduler.schedule_note(note, part.channel)
 
-    def _generate(self, until: float, cut: float | None) -> None:
-        """Step the soloist until its horizon reaches `until`; notes end by `cut`."""
+    def _generate(self, until: float, cut: float | None, play_from: float = -math.inf) -> None:
+        """Step the soloist until its horizon reaches `until`; notes end by `cut`; notes that would begin
+        before `play_from` are generated (the same values, state and random draws) but not played."""
         while self.soloist.horizon < until:
             while self._primes and self._primes[0].at_beat <= self.soloist.horizon:
                 prime = self._primes.pop(0)
@@ -410,9 +413,12 @@ class Session:
                 if note.onset >= cut:
                     continue
                 note = Note(note.onset, cut - note.onset, note.pitch, note.velocity)
+            performed = self.feel.perform(note, cut)
+            if performed.onset < play_from - 1e-9:
+                continue
             if not self.muted:
                 self.bar_log.add(note)
-            self._schedule(self.feel.perform(note, cut), self.melody)
+            self._schedule(performed, self.melody)
 
     def _fill(self, playhead: float) -> None:
         """Generate values and comp until lookahead beats past the playhead."""
@@ -428,11 +434,20 @@ class Session:
                 cut = answer.end if self.end_beat is None else min(answer.end, self.end_beat)
                 self._generate(min(target, answer.end), cut)
         else:
-            if self.soloist.horizon < playhead:  # back from silence (a trade turn, mute): the next bar line
-                self.soloist.horizon = math.ceil(playhead / bpb - 1e-9) * bpb
+            if self.soloist.horizon < playhead:
+                if self._after_trade:  # back from a trade turn's silence: the solo begins at the next bar line
+                    self.soloist.horizon = math.ceil(playhead / bpb - 1e-9) * bpb
+                else:  # fell behind the playhead (a stalled machine, MIDI clock pulses that came at once): the
+                    # same solo goes on, what it missed unheard (skipping to the next bar line changed the solo)
+                    self._generate(playhead, self.end_beat, play_from=playhead)
+            self._after_trade = False
             self._generate(target, self.end_beat)
         if self.comp is not None and target > self._comp_until:
             for chord_note in comp_notes(self.harmony, self._comp_until, target, self.comp.velocity):
+                if chord_note.onset < playhead - 1e-9:  # fell behind: a chord that still sounds, from here
+                    if chord_note.end <= playhead + 1e-9:
+                        continue
+                    chord_note = Note(playhead, chord_note.end - playhead, chord_note.pitch, chord_note.velocity)
                 self._schedule(chord_note, self.comp)
             self._comp_until = target
         self._resend_programs(target)

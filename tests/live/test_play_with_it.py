@@ -64,6 +64,34 @@ def expected_melody(s: JackSession, tmp_path, seed, bars):
     return [(n, onset) for ch, n, onset, _ in read_notes(out)[1] if ch == 0]
 
 
+def test_a_clock_that_stalls_and_comes_back_is_silent_meanwhile_then_plays_the_same_solo_on(session, tmp_path):
+    seed = 4
+    s = session("[clock]\nsource = \"midi\"\n", "--seed", str(seed))
+    clock = ClockSender(s, 300).start()
+    wait_for(lambda: len(clock.pulse_times) > 24, 30, what="a beat of clock")
+    s.send_until_logged([0xFA], r"MIDI clock: start at beat 0\.00", every=5.0, what="Start")
+    wait_for(lambda: len(s.notes(0)) >= 12, 60, 0.02, "twelve melody notes")
+    clock.stall_s = 0.8  # four beats at 300 BPM, over the two-beat timeout and its 0.5 s floor
+    s.log.wait_for(r"MIDI clock stopped arriving \(no pulse for", 30, "jazzd to see the clock stop arriving")
+    s.log.wait_for(r"MIDI clock is back: playing on from beat", 30, "jazzd to see the clock come back")
+    gaps = np.diff(clock.pulse_times)
+    stalled, back = clock.pulse_times[int(np.argmax(gaps))], clock.pulse_times[int(np.argmax(gaps)) + 1]
+    assert back - stalled > 0.7
+    wait_for(lambda: sum(1 for t, _ in s.notes(0) if t > back) >= 10, 60, 0.05, "ten melody notes after it")
+    clock.stop()
+    assert s.stop() == 0, s.stderr
+    melody = s.notes(0)
+    meanwhile = [t - stalled for t, m in s.received if m.type == "note_on" and m.velocity and stalled + 0.7 < t < back]
+    assert not meanwhile, f"note-ons {meanwhile} s into the stall"
+    expected = expected_melody(s, tmp_path, seed, 40)
+    # the same solo on: what the stall skipped is left out, nothing wrong or extra (the solo jumped to another
+    # one before: the playhead passed what was generated and the soloist skipped to the next bar line)
+    heard = [n for _, n in melody]
+    where = align_heard(heard, [n for n, _ in expected], start=0, lost_share=0.3)
+    assert where, f"not the seeded solo: heard {heard}, the solo {[n for n, _ in expected][:80]}"
+    assert sum(1 for t, _ in melody if t > back) >= 10
+
+
 def test_trade_listens_then_answers_on_the_bar_line_after_the_phrase(session, tmp_path):
     bpm = 150
     spb = 60 / bpm
@@ -125,6 +153,7 @@ class ClockSender:
     def __init__(self, s: JackSession, bpm: float):
         self.s, self.bpm = s, bpm
         self.pulse_times: list[float] = []
+        self.stall_s = 0.0  # set: the next pulse waits this long, and the pulses due meanwhile follow at once
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         s.senders.append(self)  # a failing test's teardown stops it before the keyboard port goes
@@ -133,6 +162,9 @@ class ClockSender:
         t = time.monotonic()
         while not self._stop.is_set():
             sleep_until(t)
+            if self.stall_s:  # hold the pulses back, then send those due meanwhile at once
+                time.sleep(self.stall_s)
+                self.stall_s = 0.0
             self.s.send([0xF8])
             self.pulse_times.append(time.monotonic())
             t += 60 / self.bpm / 24
@@ -192,8 +224,10 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
     pulses = np.array(clock.pulse_times[start - 2:])
     melody = s.notes(0)
     expected = expected_melody(s, tmp_path, seed, 100)  # 400 beats: more than 60 s at 300 BPM
-    where = align_heard([n for _, n in melody], [n for n, _ in expected], start=0)
-    assert where, "not the seeded solo"
+    # the seeded solo, in order, nothing wrong or extra; notes can be lost on the way (xruns) and, when the
+    # machine stalls long enough for the clock to lapse, left unplayed (test_a_clock_that_stalls_...)
+    where = align_heard([n for _, n in melody], [n for n, _ in expected], start=0, lost_share=0.3)
+    assert where, f"not the seeded solo: heard {[n for _, n in melody]}, the solo {[n for n, _ in expected][:80]}"
     # where each note fell on the DAW's clock, against where the solo puts it. MIDI clock has no time stamps:
     # a pulse lost in an xrun at jazzd's input (CI: 37 there in one run) moves jazzd's beat later for good
     # (a fresh-clone run with the other core busy heard every note after one point 2.2 beats late), so the

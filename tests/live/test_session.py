@@ -175,6 +175,23 @@ def test_midi_clock_that_stops_arriving_releases_every_note_and_the_solo_plays_o
     assert not offs - ons, "a queued note-off of a note the lapse had already released"
 
 
+def test_a_session_that_falls_behind_the_playhead_plays_the_same_solo_on_without_the_missed_notes():
+    steady = LiveRun(seed=5).run(0.05 + 24 * 0.5)  # six bars at 120 BPM
+    run = LiveRun(seed=5).run(0.05 + 5 * 0.5)  # beat 5, then the machine stalls for two bars
+    queued_until = max(beat for beat, _ in run.scheduler.queued())
+    run.now = 0.05 + 13 * 0.5
+    run.run(0.05 + 24 * 0.5)
+    heard, solo = run.note_ons(MELODY), steady.note_ons(MELODY)
+    assert set(heard) <= set(solo), "a note that is not the seeded solo's"
+    # from the playhead on, every note of the same solo; in the gap, only what was queued before the stall
+    assert [n for n in heard if n[0] >= 13] == [n for n in solo if n[0] >= 13] != []
+    assert not [b for b, _ in heard if queued_until < b < 13 - 1e-9]
+    # the chord sounding at the playhead (bar 4, Cmaj7, from beat 12) from there; nothing else of the gap
+    assert {n for b, n in run.note_ons(COMP) if b == 13} == {48, 52, 55, 59}
+    assert not [b for b, _ in run.note_ons(COMP) if queued_until < b < 13 - 1e-9]
+    assert not hanging_notes(m for _, _, m in run.release().sent)
+
+
 def test_midi_clock_that_comes_back_after_a_stop_plays_nothing():
     before = pulse_events(1.01, 120, 3)
     later = before[-1].t_s + 2.0
