@@ -27,6 +27,7 @@ Source: MINGUS (Madaghiele et al., ISMIR 2021) and BebopNet (Haviv Hakimi et al.
 
 from __future__ import annotations
 
+import functools
 import math
 
 from jazzd.core.timeline import TICKS_PER_BEAT
@@ -53,10 +54,15 @@ def context(position_in_bar: float, bar: int, chord, next_chord, beats_to_change
     Returns:
         Column indices into a vector of WIDTH (each group's offset in OFFSETS).
     """
+    return _context(position_in_bar, bar % PHRASE_BARS, chord, next_chord, beats_to_change)
+
+
+@functools.lru_cache(maxsize=4096)  # a progression has few distinct contexts; the live path asks every value
+def _context(position_in_bar: float, phrase_bar: int, chord, next_chord, beats_to_change: float) -> tuple[int, ...]:
     tick = round((position_in_bar - math.floor(position_in_bar + 1e-9)) * TICKS_PER_BEAT) % TICKS_PER_BEAT
     beat = min(int(math.floor(position_in_bar + 1e-9)), 7)
     to_change = 8 if not math.isfinite(beats_to_change) else min(8, max(0, int(math.floor(beats_to_change + 1e-9))))
-    columns = [OFFSETS["tick"] + tick, OFFSETS["beat"] + max(0, beat), OFFSETS["phrase_bar"] + bar % PHRASE_BARS]
+    columns = [OFFSETS["tick"] + tick, OFFSETS["beat"] + max(0, beat), OFFSETS["phrase_bar"] + phrase_bar]
     columns += sorted(OFFSETS["chord"] + (pc - chord.root) % 12 for pc in chord.pitch_classes)
     columns += sorted(OFFSETS["next_chord"] + (pc - next_chord.root) % 12 for pc in next_chord.pitch_classes)
     columns += [OFFSETS["root_motion"] + (next_chord.root - chord.root) % 12, OFFSETS["to_change"] + to_change]

@@ -193,17 +193,25 @@ def sample_index(probs: np.ndarray, temperature: float, rng: np.random.Generator
     if temperature != 1:
         logp = np.log(np.maximum(p, 1e-300)) / temperature
         p = np.exp(logp - logp.max())
+    indices = None  # the values sampled among, in index order (None: all)
     if top_p < 1:
-        order = np.argsort(-p, kind="stable")
+        total = p.sum()
+        # the nucleus is a head of the values sorted by probability; the values above a threshold are one
+        # too, so when they hold top_p of the mass only they are sorted (a few dozen of 2,533: the live path)
+        head = np.flatnonzero(p >= p.max() * NUCLEUS_THRESHOLD)
+        if p[head].sum() < top_p * total:
+            head = np.arange(len(p))
+        order = head[np.argsort(-p[head], kind="stable")]  # as a stable sort of them all, cut to the head
         cumulative = np.cumsum(p[order])
-        keep = order[: int(np.searchsorted(cumulative, top_p * cumulative[-1], side="left")) + 1]
-        kept = np.zeros_like(p)
-        kept[keep] = p[keep]
-        p = kept
+        indices = np.sort(order[: int(np.searchsorted(cumulative, top_p * total, side="left")) + 1])
+        p = p[indices]
     cumulative = np.cumsum(p)
-    return int(min(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"), len(p) - 1))
+    i = int(min(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"), len(p) - 1))
+    return i if indices is None else int(indices[i])
 
 
+CONTEXT_SUMS_KEPT = 4096  # contexts whose kernel rows' sum the improviser keeps
+NUCLEUS_THRESHOLD = 1e-3  # nucleus sampling sorts the values above this share of the likeliest's first
 ARGMAX_MEMORY = 64  # values: at temperature 0 no phrase of LOOP_GUARD values may come back within this many
 LOOP_GUARD = 8
 
@@ -247,6 +255,7 @@ class Improviser:
         self.rng = rng if rng is not None else np.random.default_rng()
         self._zero_input = np.zeros((1, 4 * self.weights.n_a))
         self._context_rows = self.weights.kernel[self.weights.n_values:]
+        self._context_sums: dict[tuple[int, ...], np.ndarray] = {}  # context columns -> their kernel rows' sum
         self.reset()
 
     @property
@@ -265,7 +274,13 @@ class Improviser:
         """x @ kernel for the previous value (one-hot) and the context's columns (multi-hot)."""
         x = self._zero_input if index is None else self.weights.kernel[index : index + 1]
         if context and self.conditioned:
-            x = x + self._context_rows[list(context)].sum(axis=0, keepdims=True)
+            key = context if isinstance(context, tuple) else tuple(int(k) for k in context)
+            rows = self._context_sums.get(key)
+            if rows is None:  # a progression has few distinct contexts: each one's sum is kept
+                if len(self._context_sums) >= CONTEXT_SUMS_KEPT:
+                    self._context_sums.clear()
+                rows = self._context_sums[key] = self._context_rows[list(key)].sum(axis=0, keepdims=True)
+            x = x + rows
         return x
 
     def step(self, x: np.ndarray) -> np.ndarray:

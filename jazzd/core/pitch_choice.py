@@ -26,6 +26,8 @@ the features are jazzd's.
 
 from __future__ import annotations
 
+import bisect
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,18 +88,31 @@ class PitchChoice:
             if np.shape(array) != shape:
                 raise ValueError(f"{name} must have shape {shape}, got {np.shape(array)}")
 
+    @functools.cached_property
+    def _lists(self) -> tuple[list[float], list[float], list[float], list[float]]:
+        return self.interval.tolist(), self.pitch.tolist(), self.turn.tolist(), self.recent.tolist()
+
     def scores(self, candidates, previous: int, previous_interval: int | None, history=()) -> np.ndarray:
         """Log-weights of candidate pitches (MIDI note numbers) after a previous pitch and the line's
         recent pitches (`history`, oldest first)."""
-        candidates = np.asarray(candidates, dtype=np.int64)
-        steps = np.clip(candidates - previous, -MAX_INTERVAL, MAX_INTERVAL)
-        score = self.interval[steps + MAX_INTERVAL] + self.pitch[candidates] + self.recent[recency(candidates, history)]
-        if previous_interval is not None and previous_interval != 0:
-            same = (steps > 0) == (previous_interval > 0)
-            score = score + np.where(steps == 0, self.turn[2], np.where(same, self.turn[0], self.turn[1]))
-        else:
-            score = score + np.where(steps == 0, self.turn[2], 0.0)
-        return score
+        # plain Python: a value has a handful of candidates, too few for numpy's per-call cost (the live path)
+        interval, pitch, turn, recent = self._lists
+        ago: dict[int, int] = {}
+        for k, p in enumerate(reversed(list(history)[-RECENT:]), start=1):
+            ago.setdefault(int(p) % 12, k)
+        up = None if not previous_interval else previous_interval > 0
+        out = []
+        for candidate in candidates:
+            candidate = int(candidate)
+            step = min(max(candidate - previous, -MAX_INTERVAL), MAX_INTERVAL)
+            score = (interval[step + MAX_INTERVAL] + pitch[candidate]
+                     + recent[bisect.bisect_left(RECENT_BUCKETS, ago.get(candidate % 12, RECENT + 1))])
+            if step == 0:
+                score += turn[2]
+            elif up is not None:
+                score += turn[0] if (step > 0) == up else turn[1]
+            out.append(score)
+        return np.array(out, dtype=np.float64)
 
     def probabilities(self, candidates, previous: int, previous_interval: int | None, history=()) -> np.ndarray:
         """The distribution over candidates (sums to 1)."""

@@ -58,6 +58,32 @@ def test_nucleus_sampling_cuts_the_unlikely_tail():
         sample_index(p, 1.0, rng, top_p=0.0)
 
 
+def nucleus_by_definition(p, top_p):
+    """The nucleus as Holtzman et al. define it: the fewest most likely values holding top_p of the mass."""
+    order = np.argsort(-p, kind="stable")
+    cumulative = np.cumsum(p[order])
+    return set(order[: int(np.searchsorted(cumulative, top_p * cumulative[-1], side="left")) + 1].tolist())
+
+
+def test_nucleus_sampling_draws_from_the_nucleus_by_its_definition_whatever_the_shape():
+    rng = np.random.default_rng(3)
+    for trial in range(300):  # peaked and flat distributions, with a label-smoothed tail (a head of a few
+        # values holds the mass) and without (the head falls short: every value is sorted)
+        logits = rng.normal(0, rng.uniform(0.3, 8), 2533)
+        p = np.exp(logits - logits.max())
+        p = p / p.sum() if trial % 2 else 0.9 * p / p.sum() + 0.1 / 2533
+        top_p = float(rng.choice([0.3, 0.9, 0.99]))
+        nucleus = nucleus_by_definition(p, top_p)
+        draws = {sample_index(p, 1.0, np.random.default_rng(trial * 7 + k), top_p) for k in range(20)}
+        assert draws <= nucleus, (trial, sorted(draws - nucleus))
+        # and each draw is the inverse-CDF draw over the nucleus in index order
+        kept = np.sort(np.fromiter(nucleus, int))
+        u = np.random.default_rng(trial).random()
+        cumulative = np.cumsum(p[kept])
+        expected = kept[min(int(np.searchsorted(cumulative, u * cumulative[-1], side="right")), len(kept) - 1)]
+        assert sample_index(p, 1.0, np.random.default_rng(trial), top_p) == expected
+
+
 def test_sampling_follows_the_temperature():
     rng = np.random.default_rng(0)
     p = np.array([0.6, 0.3, 0.1])

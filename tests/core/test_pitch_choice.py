@@ -38,3 +38,22 @@ def test_a_choice_saved_before_the_recency_weights_loads_with_them_at_zero():
     assert PitchChoice.from_arrays({}) is None
     with pytest.raises(ValueError, match="realizer/recent"):
         PitchChoice(*list(PitchChoice.uniform().arrays().values())[:3], np.zeros(3))
+
+
+def test_scores_are_the_sum_of_the_interval_pitch_direction_and_recency_weights():
+    rng = np.random.default_rng(5)
+    choice = PitchChoice(rng.normal(size=49), rng.normal(size=128), rng.normal(size=3), rng.normal(size=6))
+    for trial in range(500):
+        previous = int(rng.integers(0, 128))
+        candidates = sorted(set(rng.integers(0, 128, int(rng.integers(1, 12))).tolist()))
+        previous_interval = [None, 0, int(rng.integers(-12, 13))][trial % 3]
+        history = rng.integers(0, 128, int(rng.integers(0, 25))).tolist()
+        steps = np.clip(np.array(candidates) - previous, -24, 24)
+        turn = np.where(steps == 0, choice.turn[2], 0.0)
+        if previous_interval:
+            turn = np.where(steps == 0, choice.turn[2],
+                            np.where((steps > 0) == (previous_interval > 0), choice.turn[0], choice.turn[1]))
+        expected = (choice.interval[steps + 24] + choice.pitch[candidates]
+                    + choice.recent[recency(candidates, history)] + turn)
+        np.testing.assert_allclose(choice.scores(candidates, previous, previous_interval, history), expected,
+                                   rtol=0, atol=1e-12)
