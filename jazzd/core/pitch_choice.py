@@ -48,14 +48,20 @@ def direction(interval: int, previous_interval: int | None) -> int | None:
     return 0 if (interval > 0) == (previous_interval > 0) else 1
 
 
-def recency(candidates, history) -> np.ndarray:
-    """Per candidate (MIDI note numbers), the bucket (0..len(RECENT_BUCKETS)) of how many notes ago `history`
-    (the line's pitches, oldest first) last played its pitch class; the last bucket: not in the last RECENT."""
+def _buckets_by_pitch_class(history) -> dict[int, int]:
+    """Pitch class -> the bucket of how many notes ago `history` (oldest first) last played it (see recency);
+    a pitch class not in the last RECENT notes is absent (bucket len(RECENT_BUCKETS))."""
     ago: dict[int, int] = {}
     for k, pitch in enumerate(reversed(list(history)[-RECENT:]), start=1):
         ago.setdefault(int(pitch) % 12, k)
-    buckets = np.searchsorted(RECENT_BUCKETS, [ago.get(int(p) % 12, RECENT + 1) for p in candidates])
-    return np.asarray(buckets, dtype=np.int64).reshape(-1)
+    return {pc: bisect.bisect_left(RECENT_BUCKETS, k) for pc, k in ago.items()}
+
+
+def recency(candidates, history) -> np.ndarray:
+    """Per candidate (MIDI note numbers), the bucket (0..len(RECENT_BUCKETS)) of how many notes ago `history`
+    (the line's pitches, oldest first) last played its pitch class; the last bucket: not in the last RECENT."""
+    buckets = _buckets_by_pitch_class(history)
+    return np.array([buckets.get(int(p) % 12, len(RECENT_BUCKETS)) for p in candidates], dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -97,16 +103,14 @@ class PitchChoice:
         recent pitches (`history`, oldest first)."""
         # plain Python: a value has a handful of candidates, too few for numpy's per-call cost (the live path)
         interval, pitch, turn, recent = self._lists
-        ago: dict[int, int] = {}
-        for k, p in enumerate(reversed(list(history)[-RECENT:]), start=1):
-            ago.setdefault(int(p) % 12, k)
+        buckets = _buckets_by_pitch_class(history)
         up = None if not previous_interval else previous_interval > 0
         out = []
         for candidate in candidates:
             candidate = int(candidate)
             step = min(max(candidate - previous, -MAX_INTERVAL), MAX_INTERVAL)
             score = (interval[step + MAX_INTERVAL] + pitch[candidate]
-                     + recent[bisect.bisect_left(RECENT_BUCKETS, ago.get(candidate % 12, RECENT + 1))])
+                     + recent[buckets.get(candidate % 12, len(RECENT_BUCKETS))])
             if step == 0:
                 score += turn[2]
             elif up is not None:

@@ -198,7 +198,7 @@ class MidiClock:
             return
         pulses = [(k, self._arrivals[k]) for k in range(max(self._run_start, self._position - FIT_PULSES),
                                                           self._position)]
-        line = _line(pulses) if len(pulses) >= 3 else None
+        line = _line(pulses)
         if line is not None:
             self._fit = line
         elif len(pulses) >= 3:
