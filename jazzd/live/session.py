@@ -393,9 +393,14 @@ class Session:
         self._spans.setdefault(part.channel, []).append((note.onset, note.end))
         self.scheduler.schedule_note(note, part.channel)
 
-    def _generate(self, until: float, cut: float | None, play_from: float = -math.inf) -> None:
+    def _generate(self, until: float, cut: float | None, play_from: float = -math.inf) -> int:
         """Step the soloist until its horizon reaches `until`; notes end by `cut`; notes that would begin
-        before `play_from` are generated (the same values, state and random draws) but not played."""
+        before `play_from` are generated (the same values, state and random draws) but not played.
+
+        Returns:
+            How many notes were generated but not played.
+        """
+        skipped = 0
         while self.soloist.horizon < until:
             while self._primes and self._primes[0].at_beat <= self.soloist.horizon:
                 prime = self._primes.pop(0)
@@ -415,10 +420,12 @@ class Session:
                 note = Note(note.onset, cut - note.onset, note.pitch, note.velocity)
             performed = self.feel.perform(note, cut)
             if performed.onset < play_from - 1e-9:
+                skipped += 1
                 continue
             if not self.muted:
                 self.bar_log.add(note)
             self._schedule(performed, self.melody)
+        return skipped
 
     def _fill(self, playhead: float) -> None:
         """Generate values and comp until lookahead beats past the playhead."""
@@ -439,7 +446,11 @@ class Session:
                     self.soloist.horizon = math.ceil(playhead / bpb - 1e-9) * bpb
                 else:  # fell behind the playhead (a stalled machine, MIDI clock pulses that came at once): the
                     # same solo goes on, what it missed unheard (skipping to the next bar line changed the solo)
-                    self._generate(playhead, self.end_beat, play_from=playhead)
+                    behind_from = self.soloist.horizon
+                    skipped = self._generate(playhead, self.end_beat, play_from=playhead)
+                    log.warning("the solo fell %.2f beats behind the clock: its notes from beat %.2f to %.2f "
+                                "skipped (%d), playing on from there", playhead - behind_from, behind_from,
+                                playhead, skipped)
             self._after_trade = False
             self._generate(target, self.end_beat)
         if self.comp is not None and target > self._comp_until:

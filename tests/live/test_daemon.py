@@ -99,7 +99,8 @@ def test_auto_output_without_a_midi_system_records_to_a_file(tmp_path):
     result = jazzd("run", "--config", config, "--bars", "1", "--bpm", "400",
                    env={"JACK_DEFAULT_SERVER": "jazzd-test-nothing-here"}, timeout=60)
     assert result.returncode == 0, result.stderr
-    warnings = [l for l in result.stderr.splitlines() if "WARNING" in l]
+    timing = ("late by", "behind the clock")  # a stalled machine at 400 BPM says so too; not this test's matter
+    warnings = [l for l in result.stderr.splitlines() if "WARNING" in l and not any(t in l for t in timing)]
     assert len(warnings) == 1, result.stderr
     assert "fallback.mid" in warnings[0] and "start a JACK server" in warnings[0] and "--output" in warnings[0]
     check_released(list(mido.MidiFile(tmp_path / "fallback.mid").tracks[0]))

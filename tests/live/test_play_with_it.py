@@ -19,11 +19,14 @@ import pytest
 
 from helpers import align_heard, check_silent_at_end, jazzd, read_notes, wait_for
 from jack_session import JackSession, comp_chords, sleep_until
+from jazzd.core.timeline import note_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.jack]
-# notes of the seeded solo a MIDI clock test may miss (xruns; a clock that lapses leaves what it skipped unplayed),
-# as a share of those heard
-LAPSE_LOST_SHARE = 0.6
+# notes jazzd played that a MIDI clock test may not hear, as a share of those heard: lost in xruns at the test's
+# receiver (a fresh-clone busy run: 5 of 25, 136 xruns there)
+TRANSPORT_LOST_SHARE = 0.5
+# how much earlier than the value's beat the feel may place a note (swing and timing move notes by less)
+FEEL_EARLY_BEATS = 0.25
 
 
 @pytest.fixture
@@ -67,6 +70,48 @@ def expected_melody(s: JackSession, tmp_path, seed, bars):
     return [(n, onset) for ch, n, onset, _ in read_notes(out)[1] if ch == 0]
 
 
+def played_solo(s: JackSession, expected):
+    """The seeded solo as jazzd played it: `expected` ((MIDI note, onset in beats) of `jazzd generate`) without
+    the notes jazzd's log says it skipped when it fell behind the clock (a stalled machine), checked against the
+    notes its bar log says it played: those are the seeded solo's, in order, and it left out exactly as many
+    notes as it said it skipped, all in the stretches it named."""
+    spans = [(float(a), float(b), int(n)) for a, b, n in
+             re.findall(r"behind the clock: its notes from beat (\S+) to (\S+) skipped \((\d+)\)", s.stderr)]
+    bars = re.findall(r"jazzd INFO: bar (\d+) \| [^|\n]* \| ([^\n]*)", s.stderr)
+    assert [int(b) for b, _ in bars] == list(range(1, len(bars) + 1)), bars
+    logged = [name for _, notes in bars if not notes.startswith("(") for name in notes.split()]
+    said = sum(n for a, _, n in spans if a < 4 * len(bars))  # skipped before the end of the last bar logged (4/4)
+    names = [note_name(n) for n, _ in expected]
+    skippable = [any(a - FEEL_EARLY_BEATS <= onset < b for a, b, _ in spans) for _, onset in expected]
+    # a path through (logged notes matched, expected notes passed): match the next logged note, or leave out an
+    # expected note in a stretch jazzd said it skipped; the end: every logged note matched, `said` left out
+    parent = {(0, 0): None}
+    todo = [(0, 0)]
+    while todo:
+        i, j = todo.pop()
+        if i == len(logged) and j - i == said:
+            break
+        steps = []
+        if i < len(logged) and j < len(names) and names[j] == logged[i]:
+            steps.append((i + 1, j + 1))
+        if j < len(names) and skippable[j] and j - i < said:
+            steps.append((i, j + 1))
+        for step in steps:
+            if step not in parent:
+                parent[step] = (i, j)
+                todo.append(step)
+    else:
+        raise AssertionError(f"jazzd's bar log is not the seeded solo less the {said} notes it said it skipped "
+                             f"in {spans}: logged {logged}, the solo {names[:len(logged) + said + 8]}")
+    left_out, state = set(), (i, j)
+    while parent[state] is not None:
+        if parent[state][0] == state[0]:
+            left_out.add(parent[state][1])
+        state = parent[state]
+    return ([e for k, e in enumerate(expected[:j]) if k not in left_out]
+            + [e for k, e in enumerate(expected[j:], j) if not skippable[k]])  # skipped after the last bar logged
+
+
 def test_a_clock_that_stalls_and_comes_back_is_silent_meanwhile_then_plays_the_same_solo_on(session, tmp_path):
     seed = 4
     s = session("[clock]\nsource = \"midi\"\n", "--seed", str(seed))
@@ -86,11 +131,12 @@ def test_a_clock_that_stalls_and_comes_back_is_silent_meanwhile_then_plays_the_s
     melody = s.notes(0)
     meanwhile = [t - stalled for t, m in s.received if m.type == "note_on" and m.velocity and stalled + 0.7 < t < back]
     assert not meanwhile, f"note-ons {meanwhile} s into the stall"
-    expected = expected_melody(s, tmp_path, seed, 40)
-    # the same solo on: what the stall skipped is left out, nothing wrong or extra (the solo jumped to another
-    # one before: the playhead passed what was generated and the soloist skipped to the next bar line)
+    # the same solo on: what the stall skipped is left out, as jazzd says, nothing wrong or extra (the solo
+    # jumped to another one before: the playhead passed what was generated and the soloist skipped to the next
+    # bar line)
+    expected = played_solo(s, expected_melody(s, tmp_path, seed, 40))
     heard = [n for _, n in melody]
-    where = align_heard(heard, [n for n, _ in expected], start=0, lost_share=LAPSE_LOST_SHARE)
+    where = align_heard(heard, [n for n, _ in expected], start=0, lost_share=TRANSPORT_LOST_SHARE)
     assert where, f"not the seeded solo: heard {heard}, the solo {[n for n, _ in expected][:80]}"
     assert sum(1 for t, _ in melody if t > back) >= 10
 
@@ -194,7 +240,7 @@ def test_follows_midi_clock_from_the_downbeat_and_stops_with_it(session, tmp_pat
     clock.stop()
     assert s.stop() == 0, s.stderr
     melody = s.notes(0)
-    expected = expected_melody(s, tmp_path, seed, 40)
+    expected = played_solo(s, expected_melody(s, tmp_path, seed, 40))
     assert align_heard([n for _, n in melody], [n for n, _ in expected], start=0), "not the seeded solo from beat 0"
     chords = s.notes(1)
     assert {n for t, n in chords if t - chords[0][0] < 0.01} == {50, 53, 57, 60}  # bar 1 is Dm7, the downbeat
@@ -226,11 +272,11 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
     assert s.stop() == 0, s.stderr
     pulses = np.array(clock.pulse_times[start - 2:])
     melody = s.notes(0)
-    expected = expected_melody(s, tmp_path, seed, 100)  # 400 beats: more than 60 s at 300 BPM
     # the seeded solo, in order, nothing wrong or extra; notes can be lost on the way (xruns) and, when the
-    # machine stalls long enough for the clock to lapse, left unplayed (test_a_clock_that_stalls_...): a
-    # fresh-clone busy run heard 18 and missed 8 in two lapses
-    where = align_heard([n for _, n in melody], [n for n, _ in expected], start=0, lost_share=LAPSE_LOST_SHARE)
+    # machine stalls, skipped as jazzd says (test_a_clock_that_stalls_...): a fresh-clone busy run heard 20 notes,
+    # after jazzd had skipped two bars in a 3 s stall
+    expected = played_solo(s, expected_melody(s, tmp_path, seed, 100))  # 400 beats: over 60 s at 300 BPM
+    where = align_heard([n for _, n in melody], [n for n, _ in expected], start=0, lost_share=TRANSPORT_LOST_SHARE)
     assert where, f"not the seeded solo: heard {[n for _, n in melody]}, the solo {[n for n, _ in expected][:80]}"
     # where each note fell on the DAW's clock, against where the solo puts it. MIDI clock has no time stamps:
     # a pulse lost in an xrun at jazzd's input (CI: 37 there in one run) moves jazzd's beat later for good

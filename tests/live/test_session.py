@@ -6,6 +6,7 @@ progression is the default "| Dm7 | G7 | Cmaj7 | Cmaj7 |" unless a test says.
 """
 
 import logging
+import re
 from collections import Counter
 
 import pytest
@@ -175,12 +176,13 @@ def test_midi_clock_that_stops_arriving_releases_every_note_and_the_solo_plays_o
     assert not offs - ons, "a queued note-off of a note the lapse had already released"
 
 
-def test_a_session_that_falls_behind_the_playhead_plays_the_same_solo_on_without_the_missed_notes():
+def test_a_session_that_falls_behind_the_playhead_plays_the_same_solo_on_without_the_missed_notes(caplog):
     steady = LiveRun(seed=5).run(0.05 + 24 * 0.5)  # six bars at 120 BPM
     run = LiveRun(seed=5).run(0.05 + 5 * 0.5)  # beat 5, then the machine stalls for two bars
     queued_until = max(beat for beat, _ in run.scheduler.queued())
     run.now = 0.05 + 13 * 0.5
-    run.run(0.05 + 24 * 0.5)
+    with caplog.at_level(logging.WARNING, logger="jazzd"):
+        run.run(0.05 + 24 * 0.5)
     heard, solo = run.note_ons(MELODY), steady.note_ons(MELODY)
     assert set(heard) <= set(solo), "a note that is not the seeded solo's"
     # from the playhead on, every note of the same solo; in the gap, only what was queued before the stall
@@ -190,6 +192,14 @@ def test_a_session_that_falls_behind_the_playhead_plays_the_same_solo_on_without
     assert {n for b, n in run.note_ons(COMP) if b == 13} == {48, 52, 55, 59}
     assert not [b for b, _ in run.note_ons(COMP) if queued_until < b < 13 - 1e-9]
     assert not hanging_notes(m for _, _, m in run.release().sent)
+    # one warning says what was skipped: the seeded solo's notes between where it stood and the playhead
+    said = [re.search(r"fell (\S+) beats behind the clock: its notes from beat (\S+) to (\S+) skipped \((\d+)\)",
+                      r.getMessage()) for r in caplog.records]
+    said = [m for m in said if m]
+    assert len(said) == 1, caplog.text
+    behind, start, end, skipped = (float(x) for x in said[0].groups())
+    assert start <= queued_until + 1 and end == 13 and behind == end - start
+    assert skipped == len([n for n in solo if start <= n[0] < end]) > 0
 
 
 def test_midi_clock_that_comes_back_after_a_stop_plays_nothing():
