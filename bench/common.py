@@ -133,6 +133,20 @@ class BusyCore:
         self.proc.wait()
 
 
+def descendants(pid: int) -> list[int]:
+    """Process ids of every child of a process and theirs, from /proc (jazzd's: its JACK input reader
+    `jazzd-in` and `jazzd-guardian`)."""
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                for child in f.read().split():
+                    found += [int(child), *descendants(int(child))]
+    except (FileNotFoundError, ProcessLookupError):  # it ended meanwhile
+        pass
+    return found
+
+
 def proc_usage(pid: int) -> dict:
     """CPU seconds used and memory of a running process, from /proc.
 

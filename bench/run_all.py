@@ -89,8 +89,11 @@ def main(argv=None) -> None:
          start["exec `jazzd run` -> first note-on at the receiver"]["max"] <= 1.5),
         ("5", "peak RSS <= 150 MB at 120 BPM", f"{rss['peak_rss_mb']:.0f} MB on a default JACK server "
          f"({rss['own_mb']:.0f} MB own + {rss['shmem_mb']:.0f} MB JACK shared memory); "
-         f"{rss64['peak_rss_mb']:.0f} MB with jackd -p 64", rss64["peak_rss_mb"] <= 150),
-        ("5", "CPU <= 5 % of one core at 120 BPM", f"{rss['cpu_percent']:.2f} %", rss["cpu_percent"] <= 5),
+         f"{rss64['peak_rss_mb']:.0f} MB with jackd -p 64; its input reader and guardian "
+         f"{rss64['helpers_own_mb']:.0f} MB own besides", rss64["peak_rss_mb"] + rss64["helpers_own_mb"] <= 150),
+        ("5", "CPU <= 5 % of one core at 120 BPM", f"{rss['cpu_percent'] + rss['helpers_cpu_percent']:.2f} % "
+         f"(jazzd {rss['cpu_percent']:.2f} % + its input reader and guardian {rss['helpers_cpu_percent']:.2f} %)",
+         rss["cpu_percent"] + rss["helpers_cpu_percent"] <= 5),
         ("9", "no hanging note after a signal at a random moment",
          f"{stops['sounding']} sounding at the end, {stops['hanging']} note-ons without their note-off, in "
          f"{stops['runs']} runs ({stops['played']} had begun playing)", stops["sounding"] == 0),
