@@ -96,7 +96,8 @@ def main(argv=None) -> None:
          rss["cpu_percent"] + rss["helpers_cpu_percent"] <= 5),
         ("9", "no hanging note after a signal at a random moment",
          f"{stops['sounding']} sounding at the end, {stops['hanging']} note-ons without their note-off, in "
-         f"{stops['runs']} runs ({stops['played']} had begun playing)", stops["sounding"] == 0),
+         f"{stops['runs']} runs ({stops['played']} had begun playing); {stops['errors']} ended with an error",
+         stops["sounding"] == 0 and stops["errors"] == 0),
         ("14", "jackd killed mid-run: exit 1 in one line, nothing else on stderr",
          f"{restarts['ok']} of {restarts['rounds']} rounds, exit after median {restarts['exit']['median'] * 1e3:.0f} ms",
          restarts["ok"] == restarts["rounds"]),

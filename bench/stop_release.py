@@ -79,9 +79,14 @@ def main(argv=None) -> dict:
     print(f"runs: {args.runs}, runs that had begun playing: {played}, notes sounding at the end in all: "
           f"{sounding_total}, note-ons without their note-off in all: {hanging_total}; JACK xruns: {xruns}")
     print("exit codes: " + ", ".join(f"{name} -> {code}: {n}" for (name, code), n in sorted(exits.items())))
+    # a stop is clean: 0 (jazzd's handler), or the signal's own exit before Python set the handlers up
+    # (-signal; 130 for SIGINT's KeyboardInterrupt); anything else is an error on the way out
+    errors = sum(n for (name, code), n in exits.items()
+                 if code not in (0, -getattr(signal, name)) and (name, code) != ("SIGINT", 130))
+    print(f"runs that ended with an error: {errors}")
     print_table("figure", {"signal -> process exit": stats(stop_times)}, fmt=fmt_ms)
     return {"runs": args.runs, "played": played, "hanging": hanging_total, "sounding": sounding_total,
-            "stop": stats(stop_times)}
+            "errors": errors, "stop": stats(stop_times)}
 
 
 if __name__ == "__main__":

@@ -196,8 +196,9 @@ class Daemon:
         try:
             self.watch = JackWatch(f"{client}-watch", self._jack_gone, links, output=self.port.own_port,
                                    connect=connect)
-        except RuntimeError as err:
-            log.warning("JACK: %s; a server that goes away will not be noticed", err)
+        except RuntimeError as err:  # under a stop signal that interrupted libjack's call, no matter
+            (log.info if self.stop_event.is_set() else log.warning)(
+                "JACK: %s; a server that goes away will not be noticed", err)
             return
         if connect:
             found = self.watch.connect_matching()
@@ -248,7 +249,7 @@ class Daemon:
         A SIGHUP that was ignored when jazzd started (`nohup jazzd run`) stays ignored.
 
         Returns:
-            0 after a clean stop.
+            0 after a clean stop, also when a stop signal interrupted the opening of the ports.
         Raises:
             PortError: if a port cannot be opened. ConfigError: if a mode needs a
                 MIDI input and none can open. The first error of any thread, after
@@ -266,7 +267,14 @@ class Daemon:
         self._resume()
         worker = threading.Thread(target=self._work, name="jazzd-session", daemon=True)
         try:
-            self._open()
+            try:
+                self._open()
+            except (PortError, OSError, RuntimeError) as err:
+                if not self.stop_event.is_set() or self.errors:
+                    raise
+                # a stop signal came while the ports opened: it interrupts libjack's calls, which then fail
+                log.info("stopped while opening the ports (%s)", err)
+                return 0
             self.session.start(time.monotonic())
             self._log_start()
             self.sender.start()

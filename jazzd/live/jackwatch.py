@@ -68,8 +68,8 @@ class JackWatch:
         connect: texts (case-insensitive): the output is connected to every MIDI input port
             whose name contains one, those there now (connect_matching) and those that appear later.
     Raises:
-        RuntimeError: if JACK-Client is missing or no JACK server answers (the caller
-            goes on without a watch).
+        RuntimeError: if JACK-Client is missing, no JACK server answers or the client
+            cannot be activated (the caller goes on without a watch).
     Source: JACK-Client's Client.set_shutdown_callback and set_port_registration_callback.
     """
 
@@ -96,7 +96,11 @@ class JackWatch:
         self.client.set_port_registration_callback(self._registered, only_available=False)
         self._worker = threading.Thread(target=self._connect_loop, name="jazzd-jackwatch", daemon=True)
         self._worker.start()
-        self.client.activate()
+        try:
+            self.client.activate()
+        except jack.JackError as err:  # e.g. a stop signal interrupted libjack's call
+            self.close()
+            raise RuntimeError(f"cannot activate the watch's JACK client ({err})") from None
 
     def _shutdown(self, status, reason: str) -> None:
         if not self._gone.is_set():

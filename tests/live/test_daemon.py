@@ -216,3 +216,32 @@ def test_a_run_that_fails_before_playing_leaves_an_existing_recording_as_it_was(
     result = jazzd("run", "--output", out, "--input", "no-such-keyboard", "--bars", "1")
     assert result.returncode != 0
     assert out.read_bytes() == b"MThd the old take" and sorted(p.name for p in tmp_path.iterdir()) == ["take.mid"]
+
+
+def test_a_stop_signal_that_interrupts_opening_the_ports_is_a_clean_stop(tmp_path, monkeypatch, caplog):
+    # a bench run (bench/stop_release.py) stopped with SIGTERM 0.55 s after exec ended with exit 1 and "cannot
+    # open MIDI output ... JACK error creating port": the signal had interrupted libjack while it made the port
+    from jazzd.config import load_config
+    from jazzd.errors import PortError
+    from jazzd.live import daemon as daemon_module
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[model]\npath = "{ROOT / "models" / "default"}"\n')
+    daemon = daemon_module.Daemon(load_config(config), bars=1)
+
+    def open_output_as_the_signal_comes(*args, **kwargs):
+        daemon.stop_event.set()  # what the SIGTERM handler does
+        raise PortError("cannot open MIDI output 'x' on jack: MidiOutJack::openPort: JACK error creating port")
+
+    monkeypatch.setattr(daemon_module, "open_output", open_output_as_the_signal_comes)
+    with caplog.at_level("INFO", logger="jazzd"):
+        assert daemon.run(install_signals=False) == 0
+    assert "stopped while opening the ports (cannot open MIDI output 'x'" in caplog.text
+
+    def open_output_failing(*args, **kwargs):  # no signal: the error is the user's to see
+        raise PortError("cannot open MIDI output 'x'")
+
+    daemon = daemon_module.Daemon(load_config(config), bars=1)
+    monkeypatch.setattr(daemon_module, "open_output", open_output_failing)
+    with pytest.raises(PortError, match="cannot open MIDI output 'x'"):
+        daemon.run(install_signals=False)
