@@ -24,6 +24,8 @@ DEFAULT_MODEL = ROOT / "models" / "default"
 METHENY_MODEL = ROOT / "models" / "metheny"  # trained on data/metheny_guitar.toml
 JAZZD = [sys.executable, "-m", "jazzd.cli"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# jazzd's warning when the solo fell behind the clock: beats behind, the stretch skipped (from, to), notes skipped
+FELL_BEHIND = r"fell (\S+) beats behind the clock: its notes from beat (\S+) to (\S+) skipped \((\d+)\)"
 
 
 def jazzd(*args, env=None, cwd=None, timeout=180, **kwargs) -> subprocess.CompletedProcess:

@@ -17,7 +17,7 @@ import mido
 import numpy as np
 import pytest
 
-from helpers import align_heard, check_silent_at_end, jazzd, read_notes, wait_for
+from helpers import FELL_BEHIND, align_heard, check_silent_at_end, jazzd, read_notes, wait_for
 from jack_session import JackSession, comp_chords, sleep_until
 from jazzd.core.timeline import note_name
 
@@ -75,8 +75,7 @@ def played_solo(s: JackSession, expected):
     the notes jazzd's log says it skipped when it fell behind the clock (a stalled machine), checked against the
     notes its bar log says it played: those are the seeded solo's, in order, and it left out exactly as many
     notes as it said it skipped, all in the stretches it named."""
-    spans = [(float(a), float(b), int(n)) for a, b, n in
-             re.findall(r"behind the clock: its notes from beat (\S+) to (\S+) skipped \((\d+)\)", s.stderr)]
+    spans = [(float(a), float(b), int(n)) for _, a, b, n in re.findall(FELL_BEHIND, s.stderr)]
     bars = re.findall(r"jazzd INFO: bar (\d+) \| [^|\n]* \| ([^\n]*)", s.stderr)
     assert [int(b) for b, _ in bars] == list(range(1, len(bars) + 1)), bars
     logged = [name for _, notes in bars if not notes.startswith("(") for name in notes.split()]
