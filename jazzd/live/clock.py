@@ -96,6 +96,17 @@ FIT_PULSES = PPQN  # tempo and phase are fitted over the last beat of pulses
 TIMEOUT_BEATS = 2.0  # no pulse for this long while running: every note released until the clock comes back
 TIMEOUT_MIN_S = 0.5  # ... and never less than this (two beats at 240 BPM)
 KEPT_PULSES = 64 * PPQN  # arrival times kept for due_s(): more than any lookahead
+# Pulses lost on the way in (a JACK client that missed its cycles drops the MIDI of those cycles): a gap of
+# LOSS_GAP pulse periods or more, after which the pulses come on at the tempo of before, one step later by the
+# tempo line than their count says. Pulses only held up come after such a gap all at once, and a tempo drop
+# keeps its longer gaps: neither is a step, so neither is counted.
+LOSS_GAP = 1.5  # pulse periods: a gap this long may hide lost pulses
+LOSS_FIT_MIN = 12  # pulses of tempo line needed before a gap to judge it
+LOSS_CONFIRM_PULSES = 4  # pulses after the gap (it included) that show the step ...
+LOSS_CONFIRM_S = 0.05  # ... and the time they must span at least (a few JACK periods, so arrival jitter averages)
+LOSS_STEP_TOLERANCE = 0.4  # pulse periods: how far the mean step may be from a whole number of pulses
+LOSS_TEMPO_TOLERANCE = 0.2  # how far the tempo after the gap may be from the tempo before it
+LOSS_JITTERS = 3.0  # a gap's step must stand this many RMS arrival jitters above LOSS_GAP - 1 periods
 
 
 class MidiClock:
@@ -107,6 +118,15 @@ class MidiClock:
     tempo jump is followed at once and a Stop sent in place of a pulse leaves
     that pulse's notes unplayed. The tempo (for seconds_at, beat_at and the
     fraction) is a least-squares line through the last FIT_PULSES pulses.
+
+    MIDI clock carries no time stamps, so a pulse lost on the way in (an xrun at
+    jazzd's input drops the MIDI of the cycles it missed) would put jazzd's beat
+    behind the DAW's for good. The clock counts them: a gap of LOSS_GAP pulse
+    periods or more, after which the pulses come on at the same tempo but
+    whole periods later on the tempo line, is that many pulses lost (decided
+    LOSS_CONFIRM_PULSES pulses and LOSS_CONFIRM_S later, so pulses only held up
+    and then delivered together, or a tempo drop, are never counted); the
+    position moves on by them, and lost_pulses counts them all.
 
     The caller passes every arrival time; the clock reads no clock itself.
 
@@ -125,6 +145,9 @@ class MidiClock:
         self._armed = False  # Start or Continue seen; the next pulse starts the run
         self._position = 0  # pulses: the next pulse's index, or where the transport stopped
         self._last_pulse_s: float | None = None
+        self._gap: _Gap | None = None  # a gap that may hide lost pulses, being judged
+        self.lost_pulses = 0  # pulses counted as lost on the way in, since the clock was made
+        self.last_loss: tuple[int, float] | None = None  # (pulses, gap in seconds) of the last loss counted
         self._lock = threading.Lock()
 
     @property
@@ -215,21 +238,78 @@ class MidiClock:
             True if this pulse started a run (beat of the start position is now due).
         """
         with self._lock:
-            self._times.append(t)
-            del self._times[:-FIT_PULSES]
-            self._last_pulse_s = t
+            previous_s = self._last_pulse_s
             started = False
             if self._armed:
                 self._armed = False
                 self.running = started = True
                 self._arrivals = {}
                 self._run_start = self._position
+                self._gap = None
+            elif self.running and previous_s is not None:
+                self._watch_for_loss(t, previous_s)
+            self._times.append(t)
+            del self._times[:-FIT_PULSES]
+            self._last_pulse_s = t
             if self.running:
                 self._arrivals[self._position] = t
                 self._arrivals.pop(self._position - KEPT_PULSES, None)
                 self._position += 1
+                if self._gap is not None:
+                    self._gap.times.append(t)
+                    if self._gap.judgeable(self._times[-1] - self._gap.times[0]):
+                        self._judge_gap()
             self._refit()
         return started
+
+    def _watch_for_loss(self, t: float, previous_s: float) -> None:
+        # called before the pulse at t is counted
+        line = _line(list(enumerate(self._times[-FIT_PULSES:]))) if len(self._times) >= LOSS_FIT_MIN else None
+        if line is None or t - previous_s < LOSS_GAP * line[1]:
+            return
+        if self._gap is not None:  # judged on what it has, if that is enough; the pulses it counted join the line
+            if len(self._gap.times) >= LOSS_CONFIRM_PULSES:
+                self._judge_gap()
+            self._gap = None
+            line = _line(list(enumerate(self._times[-FIT_PULSES:])))
+            if line is None:
+                return
+        points = self._times[-FIT_PULSES:]
+        t0, period = line
+        # a step must stand out of the arrival jitter the line has seen (a sender on a busy machine)
+        jitter = math.sqrt(sum((x - t0 - k * period) ** 2 for k, x in enumerate(points)) / len(points)) / period
+        step = (t - t0) / period - len(points)
+        if step >= LOSS_GAP - 1.0 + LOSS_JITTERS * jitter:
+            self._gap = _Gap(t0, period, len(points), self._position, t - previous_s)
+
+    def _judge_gap(self) -> None:
+        gap, self._gap = self._gap, None
+        if len(gap.times) < 3:
+            return
+        # where each pulse after the gap falls on the tempo line of before, against where its count puts it
+        steps = [(t - gap.t0) / gap.period - (gap.expected + w) for w, t in enumerate(gap.times)]
+        step = sum(steps) / len(steps)
+        lost = round(step)
+        after = _line(list(enumerate(gap.times)))
+        if (lost < 1 or abs(step - lost) > LOSS_STEP_TOLERANCE or after is None
+                or abs(after[1] / gap.period - 1.0) > LOSS_TEMPO_TOLERANCE):
+            return
+        # the pulses after the gap move on by the lost ones, which get the times the tempo line gave them
+        n = len(gap.times)
+        for k in range(gap.first + n - 1, gap.first - 1, -1):
+            self._arrivals[k + lost] = self._arrivals.pop(k)
+        estimated = [gap.t0 + (gap.expected + j) * gap.period for j in range(lost)]
+        for j, t in enumerate(estimated):
+            self._arrivals[gap.first + j] = min(t, gap.times[0])
+        self._position += lost
+        for k in range(self._position - KEPT_PULSES - lost, self._position - KEPT_PULSES):
+            self._arrivals.pop(k, None)
+        at = len(self._times) - n
+        if at >= 0:
+            self._times[at:at] = estimated
+            del self._times[:-FIT_PULSES]
+        self.lost_pulses += lost
+        self.last_loss = (lost, gap.seconds)
 
     def start(self, t: float) -> None:
         """Start (0xFA): play from beat 0 at the next pulse."""
@@ -237,18 +317,21 @@ class MidiClock:
             self.running = False
             self._position = 0
             self._armed = True
+            self._gap = None
 
     def continue_(self, t: float) -> None:
         """Continue (0xFB): play from the song position at the next pulse."""
         with self._lock:
             self.running = False
             self._armed = True
+            self._gap = None
 
     def stop(self, t: float) -> None:
         """Stop (0xFC): the transport halts where it is."""
         with self._lock:
             self.running = False
             self._armed = False
+            self._gap = None
 
     def lapse(self, t: float) -> None:
         """The clock stopped arriving (see timed_out): the transport halts where it is, and the next pulse
@@ -258,6 +341,7 @@ class MidiClock:
         with self._lock:
             self.running = False
             self._armed = True
+            self._gap = None
 
     def song_position(self, sixteenths: int) -> None:
         """Song Position Pointer (0xF2), in MIDI beats (sixteenth notes); ignored while running."""
@@ -275,6 +359,22 @@ class MidiClock:
         last = self._last_pulse_s
         return self.running and last is not None and now - last > max(TIMEOUT_BEATS * self.seconds_per_beat,
                                                                         TIMEOUT_MIN_S)
+
+
+class _Gap:
+    """A gap in the pulses of a run that may hide lost ones, and the pulses since, while it is judged.
+
+    t0, period: the tempo line of the pulses before it (seconds at its point 0, seconds per pulse);
+    expected: the line's point the gap's pulse would be, had none been lost; first: that pulse's song index;
+    seconds: the gap; times: arrival seconds of the pulses from the gap's on.
+    """
+
+    def __init__(self, t0: float, period: float, expected: int, first: int, seconds: float):
+        self.t0, self.period, self.expected, self.first, self.seconds = t0, period, expected, first, seconds
+        self.times: list[float] = []
+
+    def judgeable(self, span_s: float) -> bool:
+        return len(self.times) >= LOSS_CONFIRM_PULSES and span_s >= LOSS_CONFIRM_S
 
 
 def _line(points: list[tuple[int, float]]) -> tuple[float, float] | None:

@@ -204,9 +204,16 @@ class Session:
             if read is not None:
                 self._control(*read, event.control, event.t_s)
         elif isinstance(event, ClockPulse):
-            if self.midi_clock and self.clock.pulse(event.t_s) and self._lapsed_at is not None:
-                log.info("MIDI clock is back: playing on from beat %.2f", self._lapsed_at)
-                self._lapsed_at = None
+            if self.midi_clock:
+                lost = self.clock.lost_pulses
+                if self.clock.pulse(event.t_s) and self._lapsed_at is not None:
+                    log.info("MIDI clock is back: playing on from beat %.2f", self._lapsed_at)
+                    self._lapsed_at = None
+                if self.clock.lost_pulses != lost:
+                    pulses, gap_s = self.clock.last_loss
+                    log.warning("MIDI clock: %d pulse%s lost on the way in (a gap of %.0f ms at %.0f BPM), counted: "
+                                "jazzd's beat is the DAW's again at beat %.2f", pulses, "" if pulses == 1 else "s",
+                                gap_s * 1000, self.clock.bpm, self.clock.position_beats)
         elif isinstance(event, Transport):
             if self.midi_clock:
                 self._transport(event.kind, event.t_s)

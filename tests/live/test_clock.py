@@ -180,3 +180,76 @@ def test_the_playhead_is_never_behind_the_last_pulse_after_a_tempo_jump():
     times = pulses(clock, 300, t + 60 / 300 / 24, 6)  # a quarter beat into the new tempo: the fit still lags
     assert clock.beat_at(times[-1]) >= 53 / 24 - 1e-9
     assert clock.seconds_at(54 / 24) <= times[-1] + 60 / 60 / 24 + 1e-9
+
+
+JACK_PERIOD_S = 256 / 48000  # the tests' JACK server: an input stamps what a client sent at its cycle's start
+
+
+def daw(clock, bpm, start_s, n, sent=None, held=None):
+    """A DAW sending n pulses at bpm from start_s through JACK (each arrives at the start of the next cycle).
+
+    sent: the pulse indexes that reach the clock (default all: the others are lost on the way in).
+    held: {pulse index: seconds} pulses held up that long at the sender, the ones after them sent at once with
+        them (a stalled sender). Returns the DAW's pulse times (every pulse, lost or not).
+    """
+    period = 60 / bpm / PPQN
+    times = start_s + period * np.arange(n)
+    release = 0.0
+    for i, t in enumerate(times):
+        release = max(release, t + (held or {}).get(i, 0.0))
+        if sent is None or i in sent:
+            clock.pulse(math.ceil(release / JACK_PERIOD_S) * JACK_PERIOD_S)
+    return times
+
+
+@pytest.mark.parametrize("bpm, lost", [(60, 9), (60, 1), (120, 3), (300, 2), (300, 40)])
+def test_pulses_lost_on_the_way_in_are_counted_so_the_beat_stays_the_daws(bpm, lost):
+    # a busy fresh-clone run: jazzd-in missed its JACK cycles for ~0.4 s at 60 BPM, 9 pulses never came, and
+    # every note after was 0.38 beats late on the DAW's clock
+    clock = MidiClock(bpm)
+    clock.start(0.0)
+    n = 24 * 6
+    drop_from = 24 * 2 + 5
+    daws = daw(clock, bpm, 1.0, n, sent=set(range(n)) - set(range(drop_from, drop_from + lost)))
+    assert clock.lost_pulses == lost and clock.last_loss[0] == lost
+    assert clock.last_loss[1] == pytest.approx((lost + 1) * 60 / bpm / PPQN, abs=2 * JACK_PERIOD_S)
+    assert clock.position_beats == pytest.approx(n / PPQN)
+    for k in (drop_from + lost + 10, n - 1):  # after the loss, a pulse's beat is due when the DAW sent it
+        assert clock.due_s(k / PPQN) == pytest.approx(daws[k], abs=JACK_PERIOD_S + 1e-9)
+    for k in (drop_from, drop_from + lost - 1):  # a lost pulse's beat: due where the tempo line puts it
+        assert daws[k] <= clock.due_s(k / PPQN) <= daws[k] + 2 * JACK_PERIOD_S
+    assert clock.beat_at(daws[-1] + 0.001) == pytest.approx((n - 1) / PPQN, abs=1.5 / PPQN)
+    assert clock.bpm == pytest.approx(bpm, rel=0.02)
+
+
+@pytest.mark.parametrize("bpm, held", [(60, 9), (300, 20)])
+def test_pulses_held_up_and_then_delivered_together_are_not_counted_twice(bpm, held):
+    clock = MidiClock(bpm)
+    clock.start(0.0)
+    n = 24 * 6
+    period = 60 / bpm / PPQN
+    daw(clock, bpm, 1.0, n, held={60: held * period})  # the sender stalls, then sends what was due at once
+    assert clock.lost_pulses == 0 and clock.position_beats == pytest.approx(n / PPQN)
+
+
+@pytest.mark.parametrize("before, after", [(300, 60), (120, 60), (120, 70)])
+def test_a_tempo_drop_is_not_taken_for_lost_pulses(before, after):
+    clock = MidiClock(before)
+    clock.start(0.0)
+    t = daw(clock, before, 1.0, 72)[-1]
+    daw(clock, after, t + 60 / after / PPQN, 72)
+    assert clock.lost_pulses == 0 and clock.position_beats == pytest.approx(144 / PPQN)
+    assert clock.bpm == pytest.approx(after, rel=0.02)
+
+
+def test_a_late_pulse_or_a_restart_after_a_pause_is_not_taken_for_lost_pulses():
+    clock = MidiClock(120)
+    clock.start(0.0)
+    jitter = np.zeros(96)
+    jitter[40] = 0.8 * 60 / 120 / PPQN  # one pulse most of a period late, the rest on time
+    pulses(clock, 120, 1.0, 96, jitter=jitter)
+    assert clock.lost_pulses == 0 and clock.position_beats == pytest.approx(4.0)
+    clock.stop(3.0)
+    clock.continue_(4.0)  # the DAW paused its clock while stopped: the first pulse of the run is no gap
+    pulses(clock, 120, 5.0, 48)
+    assert clock.lost_pulses == 0 and clock.position_beats == pytest.approx(6.0)

@@ -202,6 +202,7 @@ class ClockSender:
         self.s, self.bpm = s, bpm
         self.pulse_times: list[float] = []
         self.stall_s = 0.0  # set: the next pulse waits this long, and the pulses due meanwhile follow at once
+        self.drop = 0  # set: the next pulses are not sent (lost on the way), though the DAW's beat moves on
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         s.senders.append(self)  # a failing test's teardown stops it before the keyboard port goes
@@ -213,7 +214,10 @@ class ClockSender:
             if self.stall_s:  # hold the pulses back, then send those due meanwhile at once
                 time.sleep(self.stall_s)
                 self.stall_s = 0.0
-            self.s.send([0xF8])
+            if self.drop:
+                self.drop -= 1
+            else:
+                self.s.send([0xF8])
             self.pulse_times.append(time.monotonic())
             t += 60 / self.bpm / 24
 
@@ -255,6 +259,11 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
     wait_for(lambda: len(clock.pulse_times) > 24, 30, what="a beat of clock")
     started = s.send_until_logged([0xFA], r"MIDI clock: start at beat 0\.00", every=5.0, what="Start")
     start = sum(1 for t in list(clock.pulse_times) if t <= started)  # the first pulse after the Start heard
+    wait_for(lambda: len(s.notes(0)) >= 2, 60, 0.02, "two melody notes at 60 BPM")
+    # nine pulses lost on the way in, as a busy fresh-clone run lost them in xruns at jazzd-in (every note after
+    # was 0.38 beats late): jazzd counts them, and its beat stays the DAW's
+    clock.drop = 9
+    s.log.wait_for(r"MIDI clock: \d+ pulses? lost on the way in", 60, "the lost pulses counted")
     wait_for(lambda: len(s.notes(0)) >= 6, 60, 0.02, "six melody notes at 60 BPM")
     clock.bpm = 300
     jump = len(clock.pulse_times)
@@ -278,9 +287,10 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
     where = align_heard([n for _, n in melody], [n for n, _ in expected], start=0, lost_share=TRANSPORT_LOST_SHARE)
     assert where, f"not the seeded solo: heard {[n for _, n in melody]}, the solo {[n for n, _ in expected][:80]}"
     # where each note fell on the DAW's clock, against where the solo puts it. MIDI clock has no time stamps:
-    # a pulse lost in an xrun at jazzd's input (CI: 37 there in one run) moves jazzd's beat later for good
-    # (a fresh-clone run with the other core busy heard every note after one point 2.2 beats late), so the
-    # place is checked where a lost pulse costs little (at 60 BPM) and the tempo from the gaps between notes
+    # jazzd counts the pulses lost on the way in by the gaps they leave (the nine above), but one it cannot tell
+    # from arrival jitter (a pulse or two at 300 BPM on a busy machine) moves its beat later for good (a
+    # fresh-clone busy run, before the counting, heard every note after one point 2.2 beats late), so the place
+    # is checked at 60 BPM and the tempo at 300 from the gaps between notes
     heard_beats = np.interp([t for t, _ in melody], pulses, (np.arange(len(pulses)) - 2) / 24)
     placed = [(t, h, expected[i][1]) for (t, _), h, i in zip(melody, heard_beats, where)]
     slow = [h - e for t, h, e in placed if t < clock.pulse_times[jump]]
@@ -289,7 +299,8 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
     assert len(slow) >= 4 and min(slow) > -0.1 and np.median(slow) < 0.25 and max(slow) < 1.0, slow
     fast = [(t, h, e) for t, h, e in placed if t > clock.pulse_times[jump] + 1.0]
     assert len(fast) >= 8, f"{len(fast)} notes after the jump"
-    # lost pulses and lost notes only ever make a note later than its place, never earlier
+    # lost pulses and lost notes make a note later than its place; never earlier by more than a pulse or two
+    # taken for lost
     assert min(h - e for _, h, e in fast) > -0.5, [(round(h, 3), e) for _, h, e in fast]
     # seconds per beat between successive notes: 0.2 at 300 BPM, 1.0 for a jazzd still at 60
     spb = [(t2 - t1) / (e2 - e1) for (t1, _, e1), (t2, _, e2) in zip(fast, fast[1:]) if e2 - e1 >= 0.25]

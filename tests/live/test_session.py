@@ -118,6 +118,31 @@ def test_midi_clock_tempo_jump_from_60_to_300_bpm_keeps_every_note_on_its_beat()
             assert abs(due - times[round(beat * 24)]) < 1e-6, (beat, m)  # beats are queued to 1e-9
 
 
+def test_midi_clock_pulses_lost_on_the_way_in_are_counted_and_said_and_the_notes_after_are_on_their_beats(caplog):
+    daw = pulse_events(1.01, 60, 12)  # the DAW's pulses; nine of them never reach jazzd (an xrun at its input)
+    lost = range(118, 127)  # beats 4.92-5.29, with two notes of the solo (5.0 and 5.25)
+    run = midi_clock_run([p for k, p in enumerate(daw) if k not in lost])
+    internal = LiveRun(seed=3).run(100.0)
+    heard = notes_only(run)
+    assert heard == [e for e in notes_only(internal) if e[0] <= heard[-1][0]][:len(heard)]
+    assert max(b for b, _, _ in heard) >= 11
+    [line] = [r.getMessage() for r in caplog.records if "lost on the way in" in r.getMessage()]
+    # counted at the fourth pulse after the gap (LOSS_CONFIRM_PULSES), pulse 130
+    assert line == ("MIDI clock: 9 pulses lost on the way in (a gap of 417 ms at 60 BPM), counted: jazzd's beat is "
+                    "the DAW's again at beat 5.46")
+    late = 0
+    for due, beat, m in run.sent:
+        if beat is None or abs(beat * 24 - round(beat * 24)) > 1e-6:
+            continue
+        k = round(beat * 24)
+        if k in range(118, 122):  # before the loss is counted, jazzd's pulses 118-121 are the DAW's 127-130
+            assert abs(due - daw[k + 9].t_s) < 1e-6, (beat, m)
+            late += 1
+        else:  # every other note on its pulse (a lost one's: where the tempo puts it, handed out at the count)
+            assert abs(due - daw[k].t_s) < 1e-6, (beat, m)
+    assert late  # the solo's note on beat 5.0 (pulse 120)
+
+
 @pytest.mark.parametrize("stop_beat", [8.0, 5.5])
 def test_midi_clock_stop_on_and_off_a_bar_line_sounds_nothing_after_it(stop_beat):
     period = 0.5 / 24
