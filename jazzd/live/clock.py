@@ -146,6 +146,7 @@ class MidiClock:
         self._position = 0  # pulses: the next pulse's index, or where the transport stopped
         self._last_pulse_s: float | None = None
         self._gap: _Gap | None = None  # a gap that may hide lost pulses, being judged
+        self._times_line: tuple[float, float] | None = None  # _refit's line through _times (t0, period), or None
         self.lost_pulses = 0  # pulses counted as lost on the way in, since the clock was made
         self.last_loss: tuple[int, float] | None = None  # (pulses, gap in seconds) of the last loss counted
         self._lock = threading.Lock()
@@ -213,7 +214,7 @@ class MidiClock:
         # the tempo between runs (and for a run's first pulses): a line through the last pulses, as for a run.
         # Pulses delivered together (late ones, in one JACK cycle) share a time stamp: their median gap was 0,
         # a tempo of 0 seconds a beat (a division by zero in beat_at)
-        line = _line(list(enumerate(self._times[-FIT_PULSES:])))
+        line = self._times_line = _line(list(enumerate(self._times[-FIT_PULSES:])))
         if line is not None:
             self._period = line[1]
         if not self.running:
@@ -257,14 +258,14 @@ class MidiClock:
                 self._position += 1
                 if self._gap is not None:
                     self._gap.times.append(t)
-                    if self._gap.judgeable(self._times[-1] - self._gap.times[0]):
+                    if self._gap.judgeable():
                         self._judge_gap()
             self._refit()
         return started
 
     def _watch_for_loss(self, t: float, previous_s: float) -> None:
-        # called before the pulse at t is counted
-        line = _line(list(enumerate(self._times[-FIT_PULSES:]))) if len(self._times) >= LOSS_FIT_MIN else None
+        # called before the pulse at t is counted: the tempo line is _refit's, through the pulses before it
+        line = self._times_line if len(self._times) >= LOSS_FIT_MIN else None
         if line is None or t - previous_s < LOSS_GAP * line[1]:
             return
         if self._gap is not None:  # judged on what it has, if that is enough; the pulses it counted join the line
@@ -283,9 +284,7 @@ class MidiClock:
             self._gap = _Gap(t0, period, len(points), self._position, t - previous_s)
 
     def _judge_gap(self) -> None:
-        gap, self._gap = self._gap, None
-        if len(gap.times) < 3:
-            return
+        gap, self._gap = self._gap, None  # it has LOSS_CONFIRM_PULSES pulses at least
         # where each pulse after the gap falls on the tempo line of before, against where its count puts it
         steps = [(t - gap.t0) / gap.period - (gap.expected + w) for w, t in enumerate(gap.times)]
         step = sum(steps) / len(steps)
@@ -373,8 +372,8 @@ class _Gap:
         self.t0, self.period, self.expected, self.first, self.seconds = t0, period, expected, first, seconds
         self.times: list[float] = []
 
-    def judgeable(self, span_s: float) -> bool:
-        return len(self.times) >= LOSS_CONFIRM_PULSES and span_s >= LOSS_CONFIRM_S
+    def judgeable(self) -> bool:
+        return len(self.times) >= LOSS_CONFIRM_PULSES and self.times[-1] - self.times[0] >= LOSS_CONFIRM_S
 
 
 def _line(points: list[tuple[int, float]]) -> tuple[float, float] | None:

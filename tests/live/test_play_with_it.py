@@ -20,6 +20,7 @@ import pytest
 from helpers import FELL_BEHIND, align_heard, check_silent_at_end, jazzd, read_notes, wait_for
 from jack_session import JackSession, comp_chords, sleep_until
 from jazzd.core.timeline import note_name
+from jazzd.live.clock import LOSS_CONFIRM_PULSES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.jack]
 # notes jazzd played that a MIDI clock test may not hear, as a share of those heard: lost in xruns at the test's
@@ -270,8 +271,8 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
     wait_for(lambda: len(s.notes(0)) >= 2, 60, 0.02, "two melody notes at 60 BPM")
     # nine pulses lost on the way in, as a busy fresh-clone run lost them in xruns at jazzd-in (every note after
     # was 0.38 beats late): jazzd counts them, and its beat stays the DAW's
-    dropped = len(clock.pulse_times)
-    clock.drop = 9
+    dropped, lost = len(clock.pulse_times), 9
+    clock.drop = lost
     s.log.wait_for(r"MIDI clock: \d+ pulses? lost on the way in", 60, "the lost pulses counted")
     wait_for(lambda: len(s.notes(0)) >= 6, 60, 0.02, "six melody notes at 60 BPM")
     clock.bpm = 300
@@ -307,7 +308,7 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
     at_most = np.interp([t for t, _ in melody], pulses, beats)
     placed = [(t, lo, hi, expected[i][1]) for (t, _), lo, hi, i in zip(melody, at_least, at_most, where)]
     # a note due from the first pulse dropped until jazzd has counted the loss (4 pulses later) is late by the loss
-    counting = ((dropped - start - 1) / 24, (dropped + 9 + 4 + 2 - start) / 24)
+    counting = ((dropped - start - 1) / 24, (dropped + lost + LOSS_CONFIRM_PULSES + 2 - start) / 24)
     slow = [(lo - e, hi - e) for t, lo, hi, e in placed if t < clock.pulse_times[jump]]
     slow_late = [lo - e for t, lo, hi, e in placed
                  if t < clock.pulse_times[jump] and not counting[0] <= e <= counting[1]]
