@@ -94,7 +94,7 @@ def cmd_generate(args) -> int:
     model = load_model(config.path_of("model.path"))
     harmony, soloist, feel, _ = from_config(config, model, config["improviser.seed"], live=False)
     out = check_suffix(Path(args.o), MIDI_SUFFIXES, "a MIDI file", "-o") if args.o else \
-        check_suffix(Path(config["generate.output"]), MIDI_SUFFIXES, "a MIDI file", config.where("generate.output"))
+        check_suffix(config.path_of("generate.output"), MIDI_SUFFIXES, "a MIDI file", config.where("generate.output"))
     plot = check_suffix(Path(args.plot), IMAGE_SUFFIXES, "a piano roll", "--plot") if args.plot else None
     audio = check_suffix(Path(args.render) if args.render else out.with_suffix(".wav"), AUDIO_SUFFIXES, "audio",
                          "--render") if args.render is not None else None
@@ -127,7 +127,8 @@ def cmd_generate(args) -> int:
 def _render(config, midi_path: Path, out: Path) -> None:
     from jazzd.render import render
 
-    rendered = render(midi_path, out, soundfont=config["render.soundfont"] or None,
+    soundfont = config.path_of("render.soundfont") if config["render.soundfont"] else None
+    rendered = render(midi_path, out, soundfont=soundfont,
                       melody_program=config["render.melody_program"], chord_program=config["render.chord_program"],
                       sample_rate=config["render.sample_rate"], gain=config["render.gain"])
     print(f"wrote {rendered.path}: {rendered.seconds:.1f} s of audio")

@@ -68,9 +68,11 @@ class Config:
         return f"{self.path or 'defaults'}: [{section}] {name}"
 
     def path_of(self, dotted: str) -> Path:
-        """A path-valued key resolved against base_dir; a model path that is not there is looked for in
-        jazzd's own folder too (the bundled models), so they are found from any folder."""
-        path = self.base_dir / self.values[dotted]
+        """A path-valued setting resolved as a user expects: typed as a flag, from the working folder (as
+        the shell reads it); written in the config file, from that file's folder (base_dir). A model path
+        that is not there is looked for in jazzd's own folder too (the bundled models), so they are found
+        from any folder."""
+        path = (Path.cwd() if dotted in self.flags else self.base_dir) / Path(self.values[dotted]).expanduser()
         if dotted == "model.path" and not path.exists() and (PACKAGE_ROOT / self.values[dotted]).exists():
             return PACKAGE_ROOT / self.values[dotted]
         return path

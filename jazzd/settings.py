@@ -394,8 +394,9 @@ def config_toml() -> str:
     lines = ["# jazzd configuration. Every key is optional: an absent key takes the default",
              "# shown here. An unknown key or a bad value stops jazzd with one line naming it",
              "# (exit code 2). Command-line flags override these keys (`jazzd run --help`).",
-             "# Relative paths are read from this file's folder. `jazzd settings --toml` prints",
-             "# this file; the README's settings table is `jazzd settings --markdown`."]
+             "# Relative paths are read from this file's folder (a path typed as a flag, from the",
+             "# working folder). `jazzd settings --toml` prints this file; the README's settings",
+             "# table is `jazzd settings --markdown`."]
     for section, doc in SECTIONS.items():
         lines += ["", f"[{section}]"] + _comment(doc)
         for s in (s for s in SETTINGS if s.section == section):

@@ -78,7 +78,8 @@ def test_model_whose_vocabulary_does_not_match(tmp_path):
 
 
 def test_generate_writes_my_music_mid(tmp_path):
-    result = jazzd("generate", "--config", ROOT / "config.toml", cwd=tmp_path)
+    shutil.copy(ROOT / "config.toml", tmp_path)  # the shipped config, found in the working folder
+    result = jazzd("generate", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "50 values" in result.stdout
     midi, notes, tempo = read_notes(tmp_path / "my_music.mid")

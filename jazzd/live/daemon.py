@@ -27,11 +27,11 @@ import time
 from pathlib import Path
 
 from jazzd.core.modeldir import load_model
-from jazzd.errors import ConfigError, PortError
+from jazzd.errors import ConfigError, PortError, StateError
 from jazzd.files import check_suffix
 from jazzd.live.clock import MidiClock, TempoClock
 from jazzd.live.listener import Listener
-from jazzd.live.ports import open_input, open_output
+from jazzd.live.ports import is_midi_file_target, open_input, open_output
 from jazzd.live.scheduler import Scheduler, Sender
 from jazzd.live.session import build_session
 from jazzd.live.state import load_state, model_digest, restore_generators, save_state
@@ -126,7 +126,10 @@ class Daemon:
 
     def _open(self) -> None:
         config = self.config
-        self.port = open_output(config["midi.output"], config["midi.backend"], self.clock,
+        target = config["midi.output"]
+        if is_midi_file_target(target):  # a take's path: from the working folder if a flag, else the config's
+            target = str(config.path_of("midi.output"))
+        self.port = open_output(target, config["midi.backend"], self.clock,
                                 client_name=config["midi.client_name"], port_name=config["midi.output_port"],
                                 fallback_file=str(config.path_of("midi.fallback_file")),
                                 flush_beats=self.session.beats_per_bar)
@@ -155,11 +158,9 @@ class Daemon:
         from jazzd.soundfont import find_soundfont
 
         if record:
-            # a flag's path is the shell's (from the working folder), a config file's is read from its folder
-            path = Path(record) if "synth.record_audio" in config.flags else config.path_of("synth.record_audio")
-            record = check_suffix(path, (".wav",), "a recording",
+            record = check_suffix(config.path_of("synth.record_audio"), (".wav",), "a recording",
                                   config.where("synth.record_audio"))
-        soundfont = find_soundfont(config["render.soundfont"] or None)
+        soundfont = find_soundfont(config.path_of("render.soundfont") if config["render.soundfont"] else None)
         synth = SynthOutput(soundfont, gain=config["render.gain"], audio_driver=config["synth.audio_driver"],
                             latency_ms=config["synth.latency_ms"], record=record or None,
                             on_error=lambda err: self._fail(err, "synth"))
@@ -240,8 +241,8 @@ class Daemon:
             save_state(self.state_file, model_digest(self.model_path), self.session.improviser, self.generators,
                        snapshot["beat"], snapshot["previous"], snapshot["horizon"])
             log.info("state saved to %s (beat %.2f)", self.state_file, snapshot["beat"])
-        except OSError as err:
-            log.error("%s: cannot save the state (%s)", self.state_file, err.strerror or err)
+        except OSError as err:  # the run ends with this error (exit 1): the next start would not resume
+            self.errors.append(StateError(f"{self.state_file}: cannot save the state ({err.strerror or err})"))
 
     def run(self, install_signals: bool = True) -> int:
         """Play until a signal (SIGINT, SIGTERM, SIGHUP), stop_event, the bar limit or an error.
@@ -316,14 +317,16 @@ class Daemon:
                 log.info("stopped after %d messages; every note released%s", self.sender.sent,
                          f" (All Notes Off again {REPEAT_ALL_OFF_S * 1000:.0f} ms later)" if repeated else "")
         if self.errors:
+            for later in self.errors[1:]:  # the first is raised (and printed); none is lost
+                log.error("%s", later)
             raise self.errors[0]
         return 0
 
     def _close_output(self) -> None:
         try:
             self.port.close()
-        except OSError as err:
-            log.error("%s: %s", self.port.name, err)
+        except OSError as err:  # a take that cannot be made whole or kept: the run ends with it (exit 1)
+            self.errors.append(err if isinstance(err, PortError) else PortError(f"{self.port.name}: {err}"))
 
     def _drain(self) -> None:
         """After the bar limit: let the sender play out the last note-offs."""

@@ -246,3 +246,31 @@ def test_a_stop_signal_that_interrupts_opening_the_ports_is_a_clean_stop(tmp_pat
     monkeypatch.setattr(daemon_module, "open_output", open_output_failing)
     with pytest.raises(PortError, match="cannot open MIDI output 'x'"):
         daemon.run(install_signals=False)
+
+
+def test_a_flags_path_is_the_working_folders_and_a_config_keys_the_configs(tmp_path):
+    """--state and --output typed as flags are read from the working folder; [state] file and [midi] output in
+    a config file from that file's folder (README, Configuration). Before, --state with --config OTHER/config.toml
+    wrote OTHER/st.json while --output followed the working folder."""
+    other, work = tmp_path / "other", tmp_path / "work"
+    other.mkdir(), work.mkdir()
+    config = other / "config.toml"
+    config.write_text("")
+    result = jazzd("run", "--config", config, "--state", "st.json", "--output", "take.mid", "--bars", "1",
+                   "--bpm", "1000", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in work.iterdir()) == ["st.json", "take.mid"] and not list(other.glob("*.json"))
+    config.write_text('[state]\nfile = "st.json"\n[midi]\noutput = "take.mid"\n')
+    result = jazzd("run", "--config", config, "--bars", "1", "--bpm", "1000", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in other.iterdir()) == ["config.toml", "st.json", "take.mid"]
+
+
+def test_a_state_that_cannot_be_saved_is_an_error_line_and_exit_1(tmp_path):
+    from helpers import one_line_error
+
+    state = tmp_path / "st.json"
+    state.mkdir()  # the path became a folder
+    result = jazzd("run", "--state", state, "--output", tmp_path / "take.mid", "--bars", "1", "--bpm", "1000")
+    one_line_error(result, 1, f"{state}: cannot save the state (Is a directory)")
+    assert mido.MidiFile(tmp_path / "take.mid").tracks[0]  # the take itself is kept
