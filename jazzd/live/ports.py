@@ -25,7 +25,6 @@ import errno
 import logging
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import mido
 from mido.midifiles.meta import encode_variable_int
 
 from jazzd.errors import PortError
-from jazzd.files import default_mode
+from jazzd.files import TakeFile
 
 log = logging.getLogger(__name__)
 
@@ -341,14 +340,21 @@ class MidiFileRecorder:
     beside the target and renamed over it at the first message, so a run that
     fails before playing (a mistyped input port) leaves an existing file as it
     was; a target that is no regular file (/dev/null) is written directly.
+    The file is a jazzd.files.TakeFile: a second jazzd recording to the same
+    path is refused, and after each flush a take whose file or folder was
+    removed is written back (one warning), one whose place another file took
+    goes on beside it.
 
     Args:
         path: the file to write (replaced once the recording has begun).
         clock: the beat clock (beat_at(seconds), bpm).
         flush_beats: flush at least this often, in beats (one bar). Default 4.
         ticks_per_beat: Default 480.
+    Attributes:
+        path, name: where the take is (they change only if another file took its place).
     Raises:
-        PortError: if the file cannot be written, here or at any later flush (disk full).
+        PortError: if the file cannot be written or kept, here or at any later flush (disk full), or if
+            another jazzd records to the same path.
     """
 
     def __init__(self, path: Path, clock, flush_beats: float = 4.0, ticks_per_beat: int = 480):
@@ -364,17 +370,8 @@ class MidiFileRecorder:
         self._track_bytes = 0
         self._file = None
         self.broken = False  # a write failed: the file keeps its last whole flush, later messages are dropped
-        special = self.path.exists() and not self.path.is_file()
         try:
-            if special:
-                self._tmp = None
-                self._file = open(self.path, "wb", buffering=0)
-            else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp.mid", dir=self.path.parent)
-                os.fchmod(fd, default_mode(self.path))
-                self._tmp = Path(tmp)
-                self._file = os.fdopen(fd, "wb", buffering=0)  # unbuffered: a failed write is seen at once
+            self._file = TakeFile(self.path)
             header = b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big") + (1).to_bytes(2, "big")
             self._write(header + ticks_per_beat.to_bytes(2, "big") + b"MTrk" + b"\0\0\0\0")
             self._track_start = self._file.tell()
@@ -426,20 +423,15 @@ class MidiFileRecorder:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             view = view[written:]
 
-    def _commit(self) -> None:
-        """The recording has begun: the new file takes the target's place."""
-        if self._tmp is not None:
-            os.replace(self._tmp, self.path)
-            self._tmp = None
+    def _keep(self) -> None:
+        """The take is still at its path, or put back there (jazzd.files.TakeFile.keep)."""
+        self._file.keep()
+        if self._file.path != self.path:  # another file took its place: the take goes on beside it
+            self.path, self.name = self._file.path, str(self._file.path)
 
     def _discard(self) -> None:
-        if self._file is not None and not self._file.closed:
-            with contextlib.suppress(OSError):
-                self._file.close()
-        if getattr(self, "_tmp", None) is not None:
-            with contextlib.suppress(OSError):
-                self._tmp.unlink()
-            self._tmp = None
+        if self._file is not None:
+            self._file.close()  # a take that never began is removed: the target stays as it was
 
     def send(self, msg: mido.Message, due_s: float) -> None:
         """Record a message at the beat the clock gives for due_s.
@@ -452,11 +444,12 @@ class MidiFileRecorder:
         beat = self.clock.beat_at(due_s)
         self._append(round(max(0.0, beat) * self.ticks_per_beat), msg)
         try:
-            if self._tmp is not None:
+            if not self._file.begun:
                 self._flush()
-                self._commit()
+                self._file.begin()
             elif beat - self._last_flush_beat >= self.flush_beats:
                 self._flush()
+                self._keep()
                 self._last_flush_beat = beat
         except OSError as err:
             self.broken = True
@@ -470,15 +463,16 @@ class MidiFileRecorder:
         """
         if self._file is None or self._file.closed:
             return
-        if self._tmp is not None or self.broken:  # never began, or already reported: nothing more to write
+        if not self._file.begun or self.broken:  # never began, or already reported: nothing more to write
             self._discard()
             return
         try:
             self._flush()
-            self._file.close()
+            self._keep()
         except OSError as err:
-            self._discard()
             raise PortError(f"{self.path}: cannot record MIDI ({err.strerror or err})") from None
+        finally:
+            self._discard()
 
 
 def open_output(target: str, backend: str, clock, client_name: str = "jazzd", port_name: str = "jazzd out",

@@ -43,7 +43,7 @@ import mido
 import numpy as np
 
 from jazzd.errors import PortError, RenderError
-from jazzd.files import default_mode
+from jazzd.files import TakeFile
 from jazzd.live.ports import _quiet_stderr
 
 log = logging.getLogger(__name__)
@@ -132,40 +132,42 @@ class SampleClock:
 class WavRecorder:
     """A 16-bit stereo WAV written as the synth plays, whole on disk after every write.
 
-    The first block goes to a file beside the target, which then takes the
-    target's place, so an existing take is replaced only by a recording that has
-    begun. Python's wave module patches the header's lengths on every write.
+    The file is a jazzd.files.TakeFile: the first block goes to a file beside the
+    target, which then takes the target's place, so an existing take is replaced
+    only by a recording that has begun; a second jazzd recording to the same path
+    is refused; a take whose file or folder was removed mid-run is written back
+    (one warning), one whose place another file took goes on beside it. Python's
+    wave module patches the header's lengths on every write.
 
     Args:
         path: the .wav file.
+    Attributes:
+        path: where the take is (it changes only if another file took its place).
     Raises:
-        PortError: if the folder cannot be written.
+        PortError: if the folder cannot be written, or another jazzd records to the same path.
     """
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.frames = 0
         self.sample_rate = 0
+        self._file = None
         try:
-            if self.path.exists() and not self.path.is_file():  # a device (/dev/null): written directly
-                self._tmp = None
-                self._file = open(self.path, "wb")
-            else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.wav")
-                self._file = open(self._tmp, "wb")
-                os.fchmod(self._file.fileno(), default_mode(self.path))
+            self._file = TakeFile(self.path)
             self._wav = wave.open(self._file, "wb")
             self._wav.setnchannels(2)
             self._wav.setsampwidth(2)
         except OSError as err:
+            if self._file is not None:
+                self._file.close()
             raise PortError(f"{self.path}: cannot record audio here ({err.strerror or err})") from None
 
     def write(self, stereo: np.ndarray, sample_rate: int) -> None:
         """Append float samples (frames, 2) in -1..1 at sample_rate Hz, then make the file whole on disk.
 
         Raises:
-            PortError: if the file cannot be written (a full disk); the file on disk is then the last whole write.
+            PortError: if the file cannot be written (a full disk) or kept; the file on disk is then the last
+                whole write.
         """
         pcm = np.round(np.clip(stereo, -1.0, 1.0) * 32767.0).astype("<i2")
         try:
@@ -174,24 +176,33 @@ class WavRecorder:
                 self._wav.setframerate(self.sample_rate)
             self._wav.writeframes(pcm.tobytes())
             self._file.flush()
-            if self._tmp is not None:
-                os.replace(self._tmp, self.path)
-                self._tmp = None
+            if not self._file.begun:
+                self._file.begin()
+            else:
+                self._file.keep()
+                self.path = self._file.path
         except OSError as err:
             raise PortError(f"{self.path}: cannot record audio ({err.strerror or err})") from None
         self.frames += len(pcm)
 
     def close(self) -> None:
-        """Close the file; a recording that never began leaves the target as it was."""
+        """Close the file; a recording that never began leaves the target as it was.
+
+        Raises:
+            PortError: if the take cannot be kept at its path (its folder's place taken by a file).
+        """
         with contextlib.suppress(OSError, wave.Error):
             if not self.sample_rate:
                 self._wav.setframerate(48000)  # never written: only so the wave module can close it
-            self._wav.close()  # patches the header once more and closes the file
-        with contextlib.suppress(OSError):
+            self._wav.close()  # patches the header once more (it leaves the file open: it did not open it)
+        try:
+            if self.frames:
+                self._file.keep()
+                self.path = self._file.path
+        except OSError as err:
+            raise PortError(f"{self.path}: cannot record audio ({err.strerror or err})") from None
+        finally:
             self._file.close()
-        if self._tmp is not None:
-            with contextlib.suppress(OSError):
-                self._tmp.unlink()
 
 
 class SynthOutput:
@@ -440,12 +451,15 @@ class SynthOutput:
             self._driver = None
         if self._writer is not None:
             self._writer.join(5.0)
-        if self.recorder is not None:
-            self.recorder.close()
-            if self.recorder.frames:
-                log.info("recorded %.1f s of audio to %s", self.recorder.frames / self.sample_rate, self.recorder.path)
-        self.sequencer.delete()
-        self.synth.delete()
+        try:
+            if self.recorder is not None:
+                self.recorder.close()  # raises if the take cannot be kept: the run ends with that error
+                if self.recorder.frames:
+                    log.info("recorded %.1f s of audio to %s", self.recorder.frames / self.sample_rate,
+                             self.recorder.path)
+        finally:
+            self.sequencer.delete()
+            self.synth.delete()
 
 
 class Outputs:

@@ -274,3 +274,83 @@ def test_a_state_that_cannot_be_saved_is_an_error_line_and_exit_1(tmp_path):
     result = jazzd("run", "--state", state, "--output", tmp_path / "take.mid", "--bars", "1", "--bpm", "1000")
     one_line_error(result, 1, f"{state}: cannot save the state (Is a directory)")
     assert mido.MidiFile(tmp_path / "take.mid").tracks[0]  # the take itself is kept
+
+
+def start_recording(out, *flags):
+    """`jazzd run --output out` at 400 BPM, its log read on a thread (jack_session.LogReader)."""
+    from jack_session import LogReader
+
+    proc = subprocess.Popen([*JAZZD, "run", "--output", str(out), "--bpm", "400", "--input", "off", *flags],
+                            cwd=ROOT, preexec_fn=from_a_terminal, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    return proc, LogReader(proc.stderr)
+
+
+def stop(proc, log) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(30)
+    finally:
+        proc.kill()
+        log.join()
+
+
+def test_a_take_whose_folder_is_deleted_mid_run_is_written_back_whole(tmp_path):
+    """Before, the open file lived on unlinked and the take was lost at the end, exit 0 and no word."""
+    import shutil
+
+    out = tmp_path / "takes" / "live.mid"
+    proc, log = start_recording(out)
+    try:
+        log.wait_for(r" bar 2 ", 90)
+        shutil.rmtree(out.parent)
+        log.wait_for("its folder was removed while recording; the take goes on there", 30)
+        deleted_at = len(log.lines)
+        wait_for(lambda: sum(" bar " in line for line in log.lines[deleted_at:]) >= 2, 30, 0.05, "two more bars")
+    finally:
+        code = stop(proc, log)
+    assert code == 0, log.text
+    notes = read_notes(out)[1]
+    check_released(list(mido.MidiFile(out).tracks[0]))
+    bars = {int(onset // 4) for ch, _, onset, _ in notes if ch == 0}
+    logged = [int(line.split(" bar ")[1].split(" |")[0]) - 1 for line in log.lines
+              if " bar " in line and "(rest)" not in line]
+    assert set(logged) <= bars and len(logged) >= 4  # every bar with notes, before and after the deletion
+
+
+def test_a_second_run_recording_to_the_same_file_is_refused_and_the_first_take_kept(tmp_path):
+    """Before, the second replaced the first's take without a word: only the second's was kept."""
+    from helpers import one_line_error
+
+    out = tmp_path / "take.mid"
+    proc, log = start_recording(out)
+    try:
+        log.wait_for(r" bar 1 ", 90)
+        second = jazzd("run", "--output", out, "--bars", "1", "--bpm", "400", "--input", "off")
+        one_line_error(second, 1, f"{out}: cannot record MIDI here (another jazzd (pid {proc.pid}) is recording "
+                                  "to it")
+        log.wait_for(r" bar 3 ", 30)
+    finally:
+        code = stop(proc, log)
+    assert code == 0, log.text
+    assert len([n for n in read_notes(out)[1] if n[0] == 0]) > 3  # the first run's take, whole
+    check_released(list(mido.MidiFile(out).tracks[0]))
+
+
+def test_a_take_that_cannot_be_kept_ends_the_run_with_an_error_line(tmp_path):
+    import shutil
+
+    out = tmp_path / "takes" / "live.mid"
+    proc, log = start_recording(out)
+    try:
+        log.wait_for(r" bar 2 ", 90)
+        shutil.rmtree(out.parent)
+        out.parent.write_text("a file where the takes' folder was")
+        code = proc.wait(60)  # the next flush finds it: the run ends by itself
+    finally:
+        stop(proc, log)
+    lines = log.text.strip().splitlines()
+    assert code == 1, log.text
+    assert lines[-1] == f"jazzd: error: {out}: cannot record MIDI ({out.parent} is no folder any more: the take " \
+                        "cannot be kept)", log.text
