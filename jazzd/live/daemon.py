@@ -338,8 +338,9 @@ class Daemon:
         config = self.config
         session = self.session
         seed = "random" if self.seed is None else self.seed
-        log.info("playing to %s (%s) at %s over %s; model %s (n_values %d), temperature %g, seed %s",
-                 self.port.name, self.port.kind,
+        own = getattr(self.port, "own_port", None)
+        log.info("playing to %s (%s%s) at %s over %s; model %s (n_values %d), temperature %g, seed %s",
+                 self.port.name, self.port.kind, f" from {own}" if own and own != self.port.name else "",
                  "MIDI clock" if session.midi_clock else f"{self.clock.bpm:g} BPM",
                  session.harmony.lead_sheet, config["model.path"], self.model.n_values,
                  session.improviser.temperature, seed)

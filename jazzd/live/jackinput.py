@@ -79,7 +79,7 @@ class JackMidiInput:
 
     def __init__(self, target: str, client_name: str = "jazzd-in", virtual: bool = True):
         own = target if virtual else "jazzd in"
-        self.own_port = f"{client_name}:{own}"
+        self.own_port = f"{client_name}:{own}"  # until the child says which client name JACK gave it
         self.virtual = virtual
         self.kind = f"jack {'virtual port' if virtual else 'port'}"
         self.unreadable = 0
@@ -96,6 +96,7 @@ class JackMidiInput:
         first = self._first_line()
         if first.startswith("ok "):
             port, _, source = first[3:].partition("\t")
+            self.own_port = port  # "jazzd-in-01:jazzd in" beside another jazzd: JACK renames a taken client name
             self.name = source if not virtual else port
             return
         self.close()
@@ -257,9 +258,9 @@ def serve(client_name: str, port_name: str, source: str | None) -> int:
     if source is not None:
         from jazzd.live.ports import match_port
 
-        own = f"{client_name}:{port_name}"
+        own = f"{client.name}:{port_name}"
         names = [p.name for p in client.get_ports(is_midi=True, is_output=True)
-                 if not p.name.startswith(f"{client_name}:")]
+                 if not p.name.startswith(f"{client.name}:")]
         try:
             connected = match_port(names, source, "input")
             client.connect(connected, own)
@@ -270,7 +271,7 @@ def serve(client_name: str, port_name: str, source: str | None) -> int:
             client.close()
             return 2
     os.set_blocking(1, True)
-    _emit(f"ok {client_name}:{port_name}\t{connected}\n")
+    _emit(f"ok {client.name}:{port_name}\t{connected}\n")
     os.set_blocking(1, False)
     ready.set()
     while not gone.is_set():  # until the parent closes stdin (or dies), or the server goes

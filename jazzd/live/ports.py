@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import logging
 import os
 import sys
@@ -160,22 +161,54 @@ def _rtmidi_api(backend: str) -> int:
     return api
 
 
+_OPENED = itertools.count()  # ports opened by this process: a part of the unique name of each
+
+
+def _jack_client_of(port_name: str) -> str | None:
+    """The JACK client that holds an output port of this (unique) short name, read back from JACK.
+
+    JACK renames a client whose name is taken ("jazzd" -> "jazzd-01", a second jazzd on one server), and
+    python-rtmidi does not say which name it got; a MidiIn lists every JACK MIDI output port by full name.
+    """
+    import rtmidi
+
+    probe = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name="jazzd-probe")
+    try:
+        return next((name.rpartition(":")[0] for name in probe.get_ports() if name.endswith(f":{port_name}")), None)
+    finally:
+        probe.delete()
+
+
 def _open_rtmidi(kind: str, backend: str, target: str, client_name: str, port_name: str, virtual: bool, **options):
-    """An rtmidi.MidiIn or MidiOut of client client_name with a virtual port or a connection; returns (it, name)."""
+    """An rtmidi.MidiIn or MidiOut of client client_name with a virtual port or a connection.
+
+    Returns:
+        (it, name, own_port): the rtmidi object; the port others connect to (virtual) or the one connected
+        to; jazzd's own port, "client:port", with the client name JACK gave it (not always client_name).
+    """
     import rtmidi
 
     cls = rtmidi.MidiIn if kind == "input" else rtmidi.MidiOut
+    # on JACK an output port opens under a unique name first, so it can be found and its client's real name
+    # read back, then takes its own name
+    unique = f"{port_name}.{os.getpid()}.{next(_OPENED)}" if backend == "jack" and kind == "output" else None
     try:
         with _quiet_stderr():
             midi = cls(rtapi=_rtmidi_api(backend), name=client_name, **options)
             try:
                 if virtual:
-                    midi.open_virtual_port(port_name)
-                    return midi, f"{client_name}:{port_name}"
-                names = midi.get_ports()
-                name = match_port(names, target, kind)
-                midi.open_port(names.index(name), name=port_name)
-                return midi, name
+                    midi.open_virtual_port(unique or port_name)
+                    name = None
+                else:
+                    names = midi.get_ports()
+                    name = match_port(names, target, kind)
+                    midi.open_port(names.index(name), name=unique or port_name)
+                client = client_name
+                if unique is not None:
+                    client = _jack_client_of(unique) or client_name
+                    midi.set_port_name(port_name)
+                own = f"{client}:{port_name}"
+                return midi, (own if virtual else name), own
             except BaseException:
                 midi.delete()
                 raise
@@ -203,9 +236,10 @@ class RtMidiOutput:
     def __init__(self, backend: str, port_name: str, client_name: str = "jazzd", virtual: bool = True):
         self.backend = backend
         own = port_name if virtual else "jazzd out"
-        self._midi_out, self.name = _open_rtmidi("output", backend, port_name, client_name, own, virtual)
+        # own_port: jazzd's own port (the one connected to `name` if not virtual), as JACK named its client
+        self._midi_out, self.name, self.own_port = _open_rtmidi("output", backend, port_name, client_name, own,
+                                                                virtual)
         self.virtual = virtual
-        self.own_port = f"{client_name}:{own}"  # jazzd's own port (the one connected to `name` if not virtual)
         self.kind = f"{backend} {'virtual port' if virtual else 'port'}"
 
     def send(self, msg: mido.Message, due_s: float) -> None:
@@ -294,11 +328,11 @@ class RtMidiInput:
                  queue_size: int = 8192):
         self.backend = backend
         own = target if virtual else "jazzd in"
-        self._midi_in, self.name = _open_rtmidi("input", backend, target, client_name, own, virtual,
-                                                queue_size_limit=queue_size)
+        # own_port: jazzd's own port (the one `name` is connected to if not virtual)
+        self._midi_in, self.name, self.own_port = _open_rtmidi("input", backend, target, client_name, own, virtual,
+                                                               queue_size_limit=queue_size)
         self._midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
         self.virtual = virtual
-        self.own_port = f"{client_name}:{own}"  # jazzd's own port (the one `name` is connected to if not virtual)
         self.kind = f"{backend} {'virtual port' if virtual else 'port'}"
         self.arrivals = ArrivalClock()
         self.unreadable = 0  # messages dropped as not MIDI

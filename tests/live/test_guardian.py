@@ -38,10 +38,10 @@ def receiver(own_server):
     peer.close()
 
 
-def start_jazzd(tmp_path):
-    err = open(tmp_path / "stderr.txt", "w+")
+def start_jazzd(tmp_path, receiver="jazzd-test:in", name="stderr.txt"):
+    err = open(tmp_path / name, "w+")
     proc = subprocess.Popen([*JAZZD, "run", "--config", str(ROOT / "config.toml"), "--bpm", "240",
-                             "--backend", "jack", "--input", "off", "--output", "jazzd-test:in"],
+                             "--backend", "jack", "--input", "off", "--output", receiver],
                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
     return proc, err
 
@@ -56,9 +56,9 @@ def messages(receiver):
     return [m for _, m in list(receiver.received)]
 
 
-def wait_for_sounding_notes(proc, err, receiver, melody_and_chord=True):
+def wait_for_sounding_notes(proc, err, receiver, melody_and_chord=True, port="jazzd:jazzd out"):
     """Wait until the client has note-ons without note-offs on both of jazzd's channels."""
-    wait_for(lambda: "jazzd-guardian INFO: watching jazzd:jazzd out" in log_of(err) or proc.poll() is not None,
+    wait_for(lambda: f"jazzd-guardian INFO: watching {port}" in log_of(err) or proc.poll() is not None,
              90, 0.05, "the guardian to watch jazzd's port")
 
     def sounding():
@@ -113,3 +113,44 @@ def test_a_clean_stop_leaves_the_guardian_silent(receiver, tmp_path):
     assert len(offs) < 20, offs
     assert "jazzd-guardian INFO: watching jazzd:jazzd out" in text  # it was there, and stayed silent
     assert "ended without releasing" not in text
+
+
+def test_two_jazzd_on_one_server_each_name_and_release_their_own_notes(own_server, tmp_path):
+    """JACK renames the second's client jazzd-01: it logs and watches jazzd-01:jazzd out, and killed with -9 its
+    guardian releases its notes at its own receiver, none at the first's. Before, its guardian watched
+    jazzd:jazzd out (the first's port) and sent 264 release messages to the first's receiver, while the
+    second's notes hung."""
+    from jack_session import Receiver, jack_connections
+
+    a, b = Receiver("jazzd-test-a", "in"), Receiver("jazzd-test-b", "in")
+    first, first_err = start_jazzd(tmp_path, "jazzd-test-a:in", "first.txt")
+    second = second_err = None
+    try:
+        wait_for_sounding_notes(first, first_err, a, port="jazzd:jazzd out")
+        second, second_err = start_jazzd(tmp_path, "jazzd-test-b:in", "second.txt")
+        wait_for_sounding_notes(second, second_err, b, port="jazzd-01:jazzd out")
+        connections = jack_connections()
+        assert "jazzd-test-b:in" in connections["jazzd-01:jazzd out"], connections
+        assert "jazzd-test-a:in" in connections["jazzd:jazzd out"], connections
+        heard_by_a = len(a.received)
+        second.send_signal(signal.SIGKILL)
+        second.wait(30)
+        wait_for(lambda: "jazzd-guardian: jazzd" in log_of(second_err), 60, 0.05, "the guardian to release")
+        b.wait_quiet(0.3)
+        assert first.poll() is None, log_of(first_err)
+        after_kill = messages(a)[heard_by_a:]
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
+        a.close(), b.close()
+    line = next(line for line in log_of(second_err).splitlines() if line.startswith("jazzd-guardian:"))
+    assert "264 release messages sent to jazzd-test-b:in" in line, line
+    check_silent_at_end(messages(b))
+    # the first kept playing its solo: no release of 128 note-offs a channel reached it
+    offs = [m for m in after_kill if m.type == "note_off" or (m.type == "note_on" and m.velocity == 0)]
+    ons = [m for m in after_kill if m.type == "note_on" and m.velocity > 0]
+    assert len(offs) <= len(ons) + 20, (len(offs), len(ons))
+    assert "playing to jazzd-test-b:in (jack port from jazzd-01:jazzd out)" in log_of(second_err)
+    assert "playing to jazzd-test-a:in (jack port from jazzd:jazzd out)" in log_of(first_err)
