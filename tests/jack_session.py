@@ -320,7 +320,9 @@ class JackSession:
         finally:
             self.proc.kill()
             self.log.join()
+        quiet_from = time.monotonic()
         self.listener.wait_quiet()
+        self.listener_quiet_s = time.monotonic() - quiet_from  # how long stop() waited after jazzd had exited
         return code
 
     def close(self) -> None:

@@ -1,13 +1,15 @@
 """Daemon: `jazzd run`, the thin shell of threads, ports, signals and the state file around a Session.
 
-Four threads:
+Four threads, five with live chords:
 - main: opens the ports, starts the others, waits for a signal (SIGINT, SIGTERM,
   SIGHUP), the bar limit or an error, then shuts down;
 - session (this module's worker): hands the listener's events to the Session
   and advances it on the clock, so the Scheduler's queue stays `lookahead`
   beats ahead of the playhead;
 - listener (jazzd.live.listener): polls the MIDI input and turns it into events;
-- sender (jazzd.live.scheduler.Sender): sends each message at its time.
+- sender (jazzd.live.scheduler.Sender): sends each message at its time;
+- with `--harmony live`, the chord namer (jazzd.live.chordnamer.ChordNamer): names the
+  player's chord keys with music21 and hands each chord back as an event.
 
 Every way out goes through one `finally:`: the threads stop, every sounding note
 gets its note-off and every channel used All Notes Off, the ports close and the
@@ -29,6 +31,7 @@ from pathlib import Path
 from jazzd.core.modeldir import load_model
 from jazzd.errors import ConfigError, PortError, StateError
 from jazzd.files import check_suffix
+from jazzd.live.chordnamer import ChordNamer
 from jazzd.live.clock import MidiClock, TempoClock
 from jazzd.live.listener import Listener
 from jazzd.live.ports import is_midi_file_target, open_input, open_output
@@ -68,9 +71,12 @@ class Daemon:
         bpm = config["clock.bpm"]
         self.clock = MidiClock(bpm) if config["clock.source"] == "midi" else TempoClock(bpm)
         self.scheduler = Scheduler(self.clock)
-        self.session, self.generators = build_session(config, self.model, self.clock, self.scheduler, self.seed, bars)
-        self.state_file = config.path_of("state.file") if config["state.file"] else None
         self.events: queue.Queue = queue.Queue()
+        # the player's chord keys are named with music21 on a thread of their own; the chords come back as events
+        self.namer = ChordNamer(self.events.put) if config["harmony.source"] == "live" else None
+        self.session, self.generators = build_session(config, self.model, self.clock, self.scheduler, self.seed, bars,
+                                                      namer=self.namer)
+        self.state_file = config.path_of("state.file") if config["state.file"] else None
         self.port = None
         self.output_backend: str | None = None  # the output port's backend ("jack", "alsa", ...); None: a file
         self.input_port = None
@@ -291,6 +297,8 @@ class Daemon:
             repeated = False
             if worker.is_alive():
                 worker.join(1.0)
+            if self.namer is not None:
+                self.namer.close()
             if self.listener is not None:
                 self.listener.stop()  # before the input closes: the listener polls it
             if self.input_port is not None:

@@ -20,16 +20,16 @@ in beats.
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from dataclasses import dataclass
 
 import mido
 
-from jazzd.core.harmony import LiveHarmony, chord_from_pitches
+from jazzd.core.harmony import LiveHarmony
 from jazzd.core.solo import SoloEvent, comp_notes, from_config
 from jazzd.core.timeline import Note, note_name
+from jazzd.live.chordnamer import ImmediateNamer, NamedChord
 from jazzd.live.clock import MidiClock, TempoClock
 from jazzd.live.controls import ControlMap
 from jazzd.live.events import ClockPulse, ControlChange, NoteEvent, SongPosition, Transport
@@ -52,11 +52,6 @@ class Part:
     channel: int
     program: int = -1
     velocity: int = 60
-
-
-@functools.lru_cache(maxsize=256)
-def _chord_of_keys(keys: tuple[int, ...]):
-    return chord_from_pitches(keys)
 
 
 class BarLog:
@@ -103,6 +98,8 @@ class Session:
         bars: stop after this many bars from the start (None: never).
         chord_channel: MIDI channel 0..15 of chord keys, or None.
         split_note: MIDI note number; keys below it are chord keys (0: none).
+        namer: names chord keys (jazzd.live.chordnamer): ImmediateNamer (the default) at once, the daemon's
+            ChordNamer on its own thread, its chords coming back as NamedChord events.
     Attributes:
         finished: the bar limit was reached (the last note-offs are due then).
         start_beat: where the internal clock starts (0, or the bar a state file resumes at).
@@ -110,7 +107,7 @@ class Session:
 
     def __init__(self, soloist, feel, clock, scheduler, interplay: Interplay, controls: ControlMap | None = None, *,
                  melody: Part, comp: Part | None = None, lookahead: float = 1.0, bars: int | None = None,
-                 chord_channel: int | None = None, split_note: int = 0):
+                 chord_channel: int | None = None, split_note: int = 0, namer=None):
         self.soloist = soloist
         self.improviser = soloist.improviser
         self.harmony = soloist.harmony
@@ -125,6 +122,7 @@ class Session:
         self.bars = bars
         self.chord_channel = chord_channel
         self.split_note = split_note
+        self.namer = namer if namer is not None else ImmediateNamer()
         self.beats_per_bar = self.harmony.beats_per_bar
         self.muted = False
         self.finished = False
@@ -220,6 +218,8 @@ class Session:
         elif isinstance(event, SongPosition):
             if self.midi_clock:
                 self.clock.song_position(event.sixteenths)
+        elif isinstance(event, NamedChord):
+            self._named_chord(event)
         else:
             raise ValueError(f"unknown input event {event!r}")
 
@@ -244,11 +244,19 @@ class Session:
         self.chord_keys.add(pitch)
         if not isinstance(self.harmony, LiveHarmony) or len(self.chord_keys) < 2:
             return
-        keys = tuple(sorted(self.chord_keys))
-        chord = _chord_of_keys(keys)
-        if chord != self.harmony.current:
-            self.harmony.set_chord(beat, chord)
-            log.info("live chord %s (keys %s)", chord, " ".join(str(k) for k in keys))
+        # named with music21 off this thread in the daemon (a big chord took seconds and froze the solo)
+        named = self.namer.request(frozenset(self.chord_keys), beat)
+        if named is not None:
+            self._named_chord(named)
+
+    def _named_chord(self, named: NamedChord) -> None:
+        """The player's chord from its beat on (the values generated after it hear it)."""
+        if not isinstance(self.harmony, LiveHarmony) or named.chord == self.harmony.current:
+            return
+        self.harmony.set_chord(named.beat, named.chord)
+        keys = sorted(named.keys)
+        held = " ".join(map(str, keys)) if len(keys) <= 12 else f"{len(keys)} keys, {keys[0]} to {keys[-1]}"
+        log.info("live chord %s (keys %s)", named.chord, held)
 
     def _control(self, name: str, value, cc: int, t_s: float) -> None:
         changed = self._control_values.get(name, object()) != value
@@ -507,7 +515,7 @@ class Session:
         self._resume_horizon = horizon if in_bar else None
 
 
-def build_session(config, model, clock, scheduler, seed: int | None, bars: int | None = None):
+def build_session(config, model, clock, scheduler, seed: int | None, bars: int | None = None, namer=None):
     """A Session as config asks for, over a loaded model (jazzd.core.modeldir.ModelDir).
 
     Returns:
@@ -529,5 +537,6 @@ def build_session(config, model, clock, scheduler, seed: int | None, bars: int |
     session = Session(soloist, feel, clock, scheduler, interplay, controls,
                       melody=Part(config["melody.channel"] - 1, config["melody.program"], config["melody.velocity"]),
                       comp=comp, lookahead=config["scheduler.lookahead_beats"], bars=bars,
-                      chord_channel=chord_channel - 1 if chord_channel else None, split_note=config["input.split_note"])
+                      chord_channel=chord_channel - 1 if chord_channel else None, split_note=config["input.split_note"],
+                      namer=namer)
     return session, generators

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from helpers import FELL_BEHIND, LiveRun, hanging_notes, pulse_events
+from helpers import FELL_BEHIND, LiveRun, hanging_notes, pulse_events, wait_for
 from jazzd.core.solo import from_config
 from jazzd.live.events import ClockPulse, ControlChange, NoteEvent, SongPosition, Transport
 
@@ -372,3 +372,38 @@ def test_a_player_note_anywhere_in_the_midi_range_never_breaks_trade_or_prime():
         run.run(0.05 + (4 + 128 * 0.25 + 24) * 0.5, events).release()
         assert not hanging_notes(m for _, _, m in run.sent)
         assert all(52 <= n <= 81 for _, n in run.note_ons(MELODY))
+
+
+def test_a_128_key_chord_is_named_off_the_session_thread_once_and_the_solo_goes_on(monkeypatch):
+    """Before, every chord-key press was named with music21 on the session's thread (20 keys: 0.28 s a press, the
+    solo two beats behind; 36 keys: no note for 18 s): here 128 keys at once are named on the namer's thread,
+    a couple of times at most (only the newest keys), while the session keeps queueing the solo."""
+    import threading
+
+    from music21 import harmony as m21harmony
+
+    from jazzd.live.chordnamer import ChordNamer, NamedChord
+
+    named_on, real = [], m21harmony.chordSymbolFigureFromChord
+
+    def spy(*args, **kwargs):
+        named_on.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(m21harmony, "chordSymbolFigureFromChord", spy)
+    run = LiveRun('[harmony]\nsource = "live"\n[input]\nchord_channel = 2\n[comp]\nenabled = false\n', seed=5)
+    delivered: list[NamedChord] = []
+    run.session.namer = ChordNamer(delivered.append)
+    run.run(0.05 + 4 * 0.5)
+    before = len(run.note_ons(MELODY))
+    run.run(0.05 + 4 * 0.5, [NoteEvent(0.05 + 4 * 0.5, 1, key, 80) for key in range(128)])
+    assert named_on == [], "named on the session's thread"
+    wait_for(lambda: delivered and max(len(d.keys) for d in delivered) == 128, 60, 0.01, "the 128 keys named")
+    assert len(named_on) <= 3 and set(named_on) == {"jazzd-chords"}, named_on
+    for named in delivered:  # the daemon hands the named chords back as events
+        run.session.handle(named)
+    assert run.session.harmony.current.pitch_classes == frozenset(range(12))
+    assert len(run.session.harmony.current.voicing) == 12  # the lowest key and the pitch classes above it
+    run.run(0.05 + 16 * 0.5)
+    assert len(run.note_ons(MELODY)) > before + 5  # the solo went on over the new chord
+    run.session.namer.close()
