@@ -71,8 +71,9 @@ def add_setting_flags(parser: argparse.ArgumentParser, command: str) -> None:
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
-                        format="%(asctime)s jazzd %(levelname)s: %(message)s", datefmt="%H:%M:%S")
+    from jazzd import logs
+
+    logs.setup(level)
 
 
 def cmd_run(args) -> int:

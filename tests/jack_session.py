@@ -277,18 +277,19 @@ class JackSession:
         return self.zero
 
     def send_until_logged(self, message, pattern: str, timeout: float = 30, every: float = 2.0,
-                          what: str | None = None) -> float:
+                          what: str | None = None, send=None) -> float:
         """Send a message (mido or raw bytes) until jazzd logs a new line matching pattern, resent every `every`
         seconds: an xrun at the keyboard client or at jazzd's input loses what it carried, and a player
         turns the knob or presses play again (fresh-clone busy runs lost a CC, 47 xruns at jazzd-in, and a
-        Start, 87). Returns the time.monotonic() of the last send.
+        Start, 87). Returns the time.monotonic() of the last send. send: a callable that sends it instead (a
+        test's MIDI clock sends its Start between two of its pulses).
         """
         regex = re.compile(pattern)
         count = lambda: sum(1 for line in list(self.log.lines) if regex.search(line))  # noqa: E731
         before, deadline = count(), time.monotonic() + timeout
         while True:
             sent_at = time.monotonic()
-            self.send(message)
+            send() if send is not None else self.send(message)
             resend = min(sent_at + every, deadline)
             while time.monotonic() < resend:
                 if count() > before:

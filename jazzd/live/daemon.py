@@ -28,6 +28,7 @@ import threading
 import time
 from pathlib import Path
 
+from jazzd import logs
 from jazzd.core.modeldir import load_model
 from jazzd.errors import ConfigError, PortError, StateError
 from jazzd.files import check_suffix
@@ -91,11 +92,17 @@ class Daemon:
         session, sender = self.session, self.sender
         try:
             wake_at = time.monotonic()
+            listener = self.listener if self.input_port is not None else None
             while not self.stop_event.is_set():
                 handled = 0
                 try:
                     event = self.events.get(timeout=max(0.0, wake_at - time.monotonic()))
-                    while True:
+                except queue.Empty:
+                    event = None
+                # read before the queue is drained: everything that came before it is on the queue then
+                read_s = listener.read_until_s if listener is not None else None
+                try:
+                    while event is not None:
                         self._handle(event)
                         handled += 1
                         event = self.events.get_nowait()
@@ -103,7 +110,7 @@ class Daemon:
                     pass
                 if handled:
                     sender.wake()  # a pulse, a tempo or a transport change moves what is due
-                wake_at = session.advance(time.monotonic())
+                wake_at = session.advance(time.monotonic(), input_read_s=read_s)
                 if session.finished:
                     self.stop_event.set()  # the main thread lets the last note-offs play out
                     return
@@ -321,6 +328,7 @@ class Daemon:
                 guardian.stop(self.guardian)
             self._save()
             self._write_timing()
+            logs.LIMIT.flush(log)  # the warnings held back at the end, counted
             if self.sender is not None:
                 log.info("stopped after %d messages; every note released%s", self.sender.sent,
                          f" (All Notes Off again {REPEAT_ALL_OFF_S * 1000:.0f} ms later)" if repeated else "")

@@ -20,6 +20,7 @@ up to POLL_IDLE_S.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -57,6 +58,10 @@ class Listener:
         self._reported_unreadable = 0
         self._reported_at = -REPORT_EVERY_S
         self._last_message_s = -IDLE_AFTER_S
+        # the input has been read up to this time (monotonic seconds): every message that arrived before it is on
+        # the queue. A stalled jazzd (SIGSTOP, a VM paused) finds pulses waiting in its input when it wakes: the
+        # session judges a MIDI clock that "stopped arriving" by this, not by the time now
+        self.read_until_s = -math.inf
 
     def start(self, port) -> None:
         """Poll port (anything with poll() -> [(t, mido message)]) on the listener thread until stop()."""
@@ -82,7 +87,10 @@ class Listener:
                 self.on_error(err)
 
     def poll_once(self, port) -> int:
-        """Read what the port has queued, put its events on the queue; returns how many messages were read."""
+        """Read what the port has queued, put its events on the queue; returns how many messages were read.
+
+        Then read_until_s is the time this poll began (what arrived before it is on the queue now)."""
+        began = self.clock()
         messages = port.poll()
         if messages:
             for t, msg in messages:
@@ -91,6 +99,7 @@ class Listener:
                     self.events.put(event)
             self.received += len(messages)
             self._last_message_s = self.clock()
+        self.read_until_s = began
         if getattr(port, "unreadable", 0) > self._reported_unreadable:
             self._report_unreadable(port)
         return len(messages)

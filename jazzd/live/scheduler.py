@@ -57,15 +57,28 @@ class Scheduler:
 
     Thread-safe: the session queues from its thread, the sender pops from its own.
 
+    A message found more than `stale_beats` past its due time (jazzd stalled: SIGSTOP, a paused VM, a machine
+    that froze) is not handed out: a note-on or a program change that late belongs to a bar long gone (a stall
+    of 10 s sent the old bar's chord and every bar line's program change 2-10 s late). The note-off of a note
+    that sounds still goes (every note-on gets its note-off); the note-off of a note-on dropped is dropped with
+    it; a control change (a state, not an event) still goes. `dropped` counts them and `take_dropped()` says
+    what the last stall cost.
+
     Args:
-        clock: anything with due_s(beat) (see jazzd.live.clock).
+        clock: anything with due_s(beat) and seconds_per_beat (see jazzd.live.clock).
+        stale_beats: how late, in beats of the clock, a message may be and still go. Default 1.
     Attributes:
         sounding: (channel, note) -> note-ons handed out and not yet ended by a note-off.
         channels: every channel a message was handed out on.
+        dropped: messages dropped as stale since the scheduler was made.
     """
 
-    def __init__(self, clock):
+    def __init__(self, clock, stale_beats: float = 1.0):
         self.clock = clock
+        self.stale_beats = stale_beats
+        self.dropped = 0
+        self._dropped_on: Counter[tuple[int, int]] = Counter()  # note-ons dropped as stale, their note-offs to come
+        self._stale_report: tuple[int, float] = (0, 0.0)  # dropped since the last take_dropped(), the most late (s)
         self.sounding: Counter[tuple[int, int]] = Counter()
         self.channels: set[int] = set()
         self._heap: list[_Item] = []
@@ -189,16 +202,45 @@ class Scheduler:
         with self._lock:
             for msg in self._now:
                 out.append((now, None, msg))
+                self._track(msg)
             self._now = []
+            stale_before = now - self.stale_beats * self.clock.seconds_per_beat
             while self._heap:
                 due = self.clock.due_s(self._heap[0].beat)
                 if due > now:
                     break
                 item = heapq.heappop(self._heap)
+                if not self._keep(item.msg, due < stale_before):
+                    self.dropped += 1
+                    count, latest = self._stale_report
+                    self._stale_report = (count + 1, max(latest, now - due))
+                    continue
                 out.append((due, item.beat, item.msg))
-            for _, _, msg in out:
-                self._track(msg)
+                self._track(item.msg)
         return out
+
+    def _keep(self, msg, stale: bool) -> bool:
+        """Whether a due message goes out (see the class docstring); under the lock."""
+        kind = msg.type
+        if kind == "note_on" and msg.velocity > 0:
+            if stale:
+                self._dropped_on[(msg.channel, msg.note)] += 1
+            return not stale
+        if kind in ("note_off", "note_on"):  # a note-off (or velocity 0)
+            key = (msg.channel, msg.note)
+            if self._dropped_on[key] > 0 and not self.sounding.get(key):
+                self._dropped_on[key] -= 1  # the note-off of a note-on dropped
+                return False
+            return True
+        if kind == "program_change":
+            return not stale
+        return True
+
+    def take_dropped(self) -> tuple[int, float]:
+        """(messages dropped as stale since the last call, how late the latest of them was, in seconds)."""
+        with self._lock:
+            report, self._stale_report = self._stale_report, (0, 0.0)
+        return report
 
     def _track(self, msg) -> None:
         if msg.type == "note_on" and msg.velocity > 0:

@@ -339,15 +339,25 @@ class Session:
     def playing_why(self) -> str:
         return "(listening)" if self.interplay.mode == "trade" else "(muted)" if self.muted else "(rest)"
 
-    def advance(self, now: float) -> float:
+    def advance(self, now: float, input_read_s: float | None = None) -> float:
         """The playhead is at `now` (monotonic seconds): act and queue ahead.
 
+        Args:
+            input_read_s: the input has been read (and its events handled) up to this time; None: up to now.
+                A MIDI clock has stopped arriving only if no pulse came for its timeout before this: a jazzd
+                that was stalled (SIGSTOP, a paused VM) finds the DAW's pulses waiting in its input when it wakes,
+                and said the clock had stopped before it had read them.
         Returns:
             When to call again at the latest (monotonic seconds).
         """
         self._flush_control_log(now)
-        if self.midi_clock and self.clock.timed_out(now):
-            gap, bpm = now - self.clock.last_pulse_s, self.clock.bpm
+        dropped, late_s = self.scheduler.take_dropped()
+        if dropped:
+            log.warning("jazzd stalled: %d message%s more than a beat late (up to %.2f s) not sent; "
+                        "playing on from the beat", dropped, "" if dropped == 1 else "s", late_s)
+        read = now if input_read_s is None else min(now, input_read_s)
+        if self.midi_clock and self.clock.timed_out(read):
+            gap, bpm = read - self.clock.last_pulse_s, self.clock.bpm
             self.clock.lapse(now)
             self._lapsed_at = self.clock.position_beats
             # the solo stays queued, due as the pulses come back; the chord cut here sounds again from there

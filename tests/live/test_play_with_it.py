@@ -9,6 +9,7 @@ wide enough for a loaded VM, and the precise figures are in bench/.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -234,6 +235,11 @@ class ClockSender:
         self.sent_times: list[float] = []  # ... and just after (a stall of this thread falls between the two)
         self.stall_s = 0.0  # set: the next pulse waits this long, and the pulses due meanwhile follow at once
         self.drop = 0  # set: the next pulses are not sent (lost on the way), though the DAW's beat moves on
+        self.start_index: int | None = None  # the pulse after the last Start sent: beat 0
+        # a pulse is stamped and sent under it, and a Start sent between two pulses: with only the stamps, a
+        # Start sent while this thread sat between a stamp and its send (a GIL switch, 5 ms) put beat 0 a pulse
+        # late in the test's count, and jazzd looked a pulse early (a run of the stall test: all 24 chords)
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         s.senders.append(self)  # a failing test's teardown stops it before the keyboard port goes
@@ -247,14 +253,28 @@ class ClockSender:
                 self.stall_s = 0.0
             # stamped before and after the send: a stall of this thread in between made a note look early when the
             # stamp came after (a busy run: 0.64 beats at 300 BPM), late when it came before (0.68 beats at 60 BPM)
-            before = time.monotonic()
-            if self.drop:
-                self.drop -= 1
-            else:
-                self.s.send([0xF8])
-            self.sent_times.append(time.monotonic())
-            self.pulse_times.append(before)
+            with self._lock:
+                before = time.monotonic()
+                if self.drop:
+                    self.drop -= 1
+                else:
+                    self.s.send([0xF8])
+                self.sent_times.append(time.monotonic())
+                self.pulse_times.append(before)
             t += 60 / self.bpm / 24
+
+    def send_start(self) -> None:
+        """Send Start between two pulses; the next pulse is beat 0 (start_index)."""
+        with self._lock:
+            self.s.send([0xFA])
+            self.start_index = len(self.pulse_times)
+
+    def start_transport(self) -> int:
+        """Send Start until jazzd logs it (a Start lost in an xrun is sent again); returns the index in
+        pulse_times of beat 0's pulse."""
+        self.s.send_until_logged([0xFA], r"MIDI clock: start at beat 0\.00", every=5.0, what="Start",
+                                 send=self.send_start)
+        return self.start_index
 
     def start(self):
         self._thread.start()
@@ -295,8 +315,7 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
     s = session("[clock]\nsource = \"midi\"\n", "--seed", str(seed))
     clock = ClockSender(s, 60).start()
     wait_for(lambda: len(clock.pulse_times) > 24, 30, what="a beat of clock")
-    started = s.send_until_logged([0xFA], r"MIDI clock: start at beat 0\.00", every=5.0, what="Start")
-    start = sum(1 for t in list(clock.pulse_times) if t <= started)  # the first pulse after the Start heard
+    start = clock.start_transport()  # the index of beat 0's pulse
     wait_for(lambda: len(s.notes(0)) >= 2, 60, 0.02, "two melody notes at 60 BPM")
     # nine pulses lost on the way in, as a busy fresh-clone run lost them in xruns at jazzd-in (every note after
     # was 0.38 beats late): jazzd counts them, and its beat stays the DAW's
@@ -354,6 +373,59 @@ def test_a_clock_jumping_from_60_to_300_bpm_is_followed(session, tmp_path):
     # seconds per beat between successive notes: 0.2 at 300 BPM, 1.0 for a jazzd still at 60
     spb = [(t2 - t1) / (e2 - e1) for (t1, _, e1), (t2, _, e2) in zip(fast, fast[1:]) if e2 - e1 >= 0.25]
     assert len(spb) >= 4 and 0.16 < np.median(spb) < 0.25, [round(x, 3) for x in spb]
+
+
+def test_a_jazzd_stalled_for_10_s_reads_the_waiting_pulses_sends_nothing_stale_and_is_on_the_daws_beat(
+        session, tmp_path):
+    """SIGSTOP for 10 s while following the DAW's MIDI clock, then SIGCONT. Before, jazzd said the clock had
+    stopped arriving though the pulses waited in its input, then sent the old bar's chord 10 s late and
+    program changes 2-10 s late, and once in six runs stayed a pulse early on the DAW's bar lines."""
+    import os
+    import signal
+
+    seed = 3
+    s = session("[clock]\nsource = \"midi\"\n", "--seed", str(seed))
+    clock = ClockSender(s, 120).start()
+    wait_for(lambda: len(clock.pulse_times) > 48, 30, what="two beats of clock")
+    start = clock.start_transport()  # the index of beat 0's pulse
+    s.log.wait_for(r" bar 3 ", 60)
+    os.kill(s.proc.pid, signal.SIGSTOP)
+    time.sleep(10)
+    os.kill(s.proc.pid, signal.SIGCONT)
+    resumed = time.monotonic()
+    woke = len(s.log.lines)
+    wait_for(lambda: sum(" bar " in line for line in s.log.lines[woke:]) >= 12, 60, 0.05,
+             "12 bar lines after it woke (the 5 bars of the stall, 7 after)")
+    clock.stop()
+    assert s.stop() == 0, s.stderr
+    assert "stopped arriving" not in s.stderr
+    pulses, sent = np.array(clock.pulse_times[start:]), np.array(clock.sent_times[start:])
+    beats = np.arange(len(pulses)) / 24
+
+    def place(t):  # the DAW's beat when a message was heard: at least (by the stamps after the sends), at most
+        return float(np.interp(t, sent, beats)), float(np.interp(t, pulses, beats))
+
+    after = [(t, m) for t, m in s.received if t > resumed]
+    # chords and program changes are due on bar lines: none heard more than a beat after its bar line
+    barred = [(place(t), m) for t, m in after if (m.type == "note_on" and m.velocity and m.channel == 1)
+              or m.type == "program_change"]
+    assert barred, "no chord after it woke"
+    stale = [(round(lo, 2), str(m)) for (lo, hi), m in barred if lo - 4 * math.floor(hi / 4 + 0.01) > 1.0]
+    assert not stale, f"sent more than a beat late: {stale}"
+    # the melody: the seeded solo (less what jazzd says it skipped), each note heard no more than a beat late
+    expected = played_solo(s, expected_melody(s, tmp_path, seed, 40))
+    melody = s.notes(0)
+    where = align_heard([n for _, n in melody], [n for n, _ in expected], start=0, lost_share=TRANSPORT_LOST_SHARE)
+    assert where, f"not the seeded solo: heard {[n for _, n in melody]}, the solo {[n for n, _ in expected][:80]}"
+    late = [(round(place(t)[0] - expected[i][1], 2), n) for (t, n), i in zip(melody, where)
+            if t > resumed and place(t)[0] - expected[i][1] > 1.0]
+    assert not late, f"melody notes more than a beat late: {late}"
+    # on the DAW's beat within a bar of waking: every chord from then on comes on its bar line, never a pulse early
+    on_time = [(round(hi - 4 * round(hi / 4), 3)) for (lo, hi), m in barred
+               if m.type == "note_on" and lo > place(resumed)[0] + 4]
+    before = [(round(hi - 4 * round(hi / 4), 3)) for hi in (place(t)[1] for t, m in s.received if t < resumed - 10
+              and m.type == "note_on" and m.velocity and m.channel == 1)]
+    assert len(on_time) >= 8 and min(on_time) > -0.01 and np.median(on_time) < 0.1, (on_time, "before:", before)
 
 
 def test_controls(session):
