@@ -18,6 +18,7 @@ same), so tests drive a clock with made-up times and no waiting.
 
 from __future__ import annotations
 
+import collections
 import math
 import threading
 
@@ -107,6 +108,14 @@ LOSS_CONFIRM_S = 0.05  # ... and the time they must span at least (a few JACK pe
 LOSS_STEP_TOLERANCE = 0.4  # pulse periods: how far the mean step may be from a whole number of pulses
 LOSS_TEMPO_TOLERANCE = 0.2  # how far the tempo after the gap may be from the tempo before it
 LOSS_JITTERS = 3.0  # a gap's step must stand this many RMS arrival jitters above LOSS_GAP - 1 periods
+# A MIDI clock far above MAX_BPM (a runaway sender: 10 kHz of pulses played 312 bars in 3 s) is refused: its pulses
+# move nothing until it is back within MAX_BPM. The rate is read over the last RUNAWAY_PULSES arrivals, without the
+# first bunch of them that share one arrival time: pulses held up and delivered together in one JACK cycle (a DAW
+# catching up) are one bunch, and are never refused; a runaway comes in bunch after bunch, cycle after cycle.
+RUNAWAY_PULSES = 2 * PPQN
+RUNAWAY_BPM = 1250.0  # refused above this (MAX_BPM plus the bunching of pulses into JACK periods) ...
+RUNAWAY_MIN_S = 0.004  # ... read over at least this long (about a JACK period of 256 frames)
+BUNCH_S = 0.001  # arrivals this close share one bunch
 
 
 class MidiClock:
@@ -147,6 +156,8 @@ class MidiClock:
         self._last_pulse_s: float | None = None
         self._gap: _Gap | None = None  # a gap that may hide lost pulses, being judged
         self._times_line: tuple[float, float] | None = None  # _refit's line through _times (t0, period), or None
+        self._arrived: collections.deque[float] = collections.deque(maxlen=RUNAWAY_PULSES)  # followed or refused
+        self.refused_bpm: float | None = None  # the tempo of a clock refused as a runaway (see pulse), while it is
         self.lost_pulses = 0  # pulses counted as lost on the way in, since the clock was made
         self.last_loss: tuple[int, float] | None = None  # (pulses, gap in seconds) of the last loss counted
         self._lock = threading.Lock()
@@ -235,10 +246,30 @@ class MidiClock:
     def pulse(self, t: float) -> bool:
         """A Timing Clock message (0xF8) arrived at monotonic time t.
 
+        A clock whose pulses come faster than RUNAWAY_BPM is refused: the transport halts where it is, its
+        pulses move nothing (refused_bpm says its tempo), and once they are back within MAX_BPM the next one
+        plays on from there, as after a lapse.
+
         Returns:
             True if this pulse started a run (beat of the start position is now due).
         """
         with self._lock:
+            self._arrived.append(t)
+            bpm = self._arrival_bpm()
+            if self.refused_bpm is None and bpm is not None and bpm > RUNAWAY_BPM:
+                self.refused_bpm = bpm
+                if self.running:
+                    self.running, self._armed = False, True  # plays on from here when the clock is sane again
+                self._gap = None
+                return False
+            if self.refused_bpm is not None:
+                # back only when the whole window comes within MAX_BPM, its first bunch counted too (without
+                # it, a window that held one bunch and the start of the next looked slow)
+                whole = self._arrival_bpm(whole=True)
+                if whole is None or whole > MAX_BPM:
+                    self.refused_bpm = bpm if bpm is not None else self.refused_bpm
+                    return False
+                self.refused_bpm = None
             previous_s = self._last_pulse_s
             started = False
             if self._armed:
@@ -262,6 +293,17 @@ class MidiClock:
                         self._judge_gap()
             self._refit()
         return started
+
+    def _arrival_bpm(self, whole: bool = False) -> float | None:
+        """The tempo the last arrivals come at, without their first bunch (see RUNAWAY_PULSES) unless whole;
+        None if they span less than RUNAWAY_MIN_S."""
+        times = self._arrived
+        first = times[0]
+        span = times[-1] - first
+        if span < RUNAWAY_MIN_S:
+            return None
+        after = len(times) - 1 if whole else sum(1 for x in times if x > first + BUNCH_S)
+        return after / span * 60.0 / PPQN
 
     def _watch_for_loss(self, t: float, previous_s: float) -> None:
         # called before the pulse at t is counted: the tempo line is _refit's, through the pulses before it

@@ -30,7 +30,7 @@ from jazzd.core.harmony import LiveHarmony
 from jazzd.core.solo import SoloEvent, comp_notes, from_config
 from jazzd.core.timeline import Note, note_name
 from jazzd.live.chordnamer import ImmediateNamer, NamedChord
-from jazzd.live.clock import MidiClock, TempoClock
+from jazzd.live.clock import MAX_BPM, MidiClock, TempoClock
 from jazzd.live.controls import ControlMap
 from jazzd.live.events import ClockPulse, ControlChange, NoteEvent, SongPosition, Transport
 from jazzd.live.interplay import Answer, Heard, Interplay, Interrupt, Prime
@@ -41,6 +41,7 @@ PREROLL_S = 0.05  # internal clock: from the first values queued to the first be
 MAX_SLEEP_S = 0.25  # the session looks at the clock at least this often (MIDI clock timeouts, the bar log)
 LISTEN_SLEEP_S = 0.05  # ... and this often while the player's phrases are being followed (prime, trade)
 MIN_SLEEP_S = 0.002
+RUNAWAY_WARNING_S = 1.0  # a refused MIDI clock is said at most this often
 CONTROL_LOG_S = 0.5  # a control turned continuously is logged at most this often, then its settled value
 CONTROLS = ("temperature", "top_p", "mute", "panic", "reset", "tempo", "mode")
 
@@ -136,6 +137,7 @@ class Session:
         self._spans: dict[int, list[tuple[float, float]]] = {}  # channel -> (onset, end) of recent notes
         self._resume_horizon: float | None = None
         self._lapsed_at: float | None = None  # the beat where the MIDI clock stopped arriving, until it is back
+        self._refused_said_s = -math.inf  # when a runaway MIDI clock was last said to be refused
         self._after_trade = False  # the mode just left trade: the solo comes back at the next bar line
         self._control_values: dict[str, object] = {}
         self._control_log: dict[str, tuple[float, str | None]] = {}  # name -> (last logged, pending line)
@@ -203,10 +205,11 @@ class Session:
                 self._control(*read, event.control, event.t_s)
         elif isinstance(event, ClockPulse):
             if self.midi_clock:
-                lost = self.clock.lost_pulses
+                lost, refused, running = self.clock.lost_pulses, self.clock.refused_bpm, self.clock.running
                 if self.clock.pulse(event.t_s) and self._lapsed_at is not None:
                     log.info("MIDI clock is back: playing on from beat %.2f", self._lapsed_at)
                     self._lapsed_at = None
+                self._runaway(refused, running, event.t_s)
                 if self.clock.lost_pulses != lost:
                     pulses, gap_s = self.clock.last_loss
                     log.warning("MIDI clock: %d pulse%s lost on the way in (a gap of %.0f ms at %.0f BPM), counted: "
@@ -222,6 +225,27 @@ class Session:
             self._named_chord(event)
         else:
             raise ValueError(f"unknown input event {event!r}")
+
+    def _runaway(self, refused_before: float | None, running_before: bool, t_s: float) -> None:
+        """A MIDI clock far above 1000 BPM is refused (MidiClock.pulse): every note released when it begins,
+        one warning a second at most while it lasts, one line when it is back within 1000 BPM."""
+        refused = self.clock.refused_bpm
+        if refused is not None:
+            if refused_before is None:
+                if running_before:
+                    self._lapsed_at = self.clock.position_beats
+                    self.scheduler.silence()  # the solo stays queued, due as the sane pulses come
+                    self._strike_sounding_chord(self._lapsed_at)
+                self._refused_said_s = -math.inf
+            if t_s - self._refused_said_s >= RUNAWAY_WARNING_S:
+                self._refused_said_s = t_s
+                log.warning("MIDI clock at %.0f BPM refused (at most %.0f BPM): not followed until it slows down%s",
+                            refused, MAX_BPM, "" if self._lapsed_at is None
+                            else f"; every note released at beat {self._lapsed_at:.2f}")
+        elif refused_before is not None:
+            log.info("MIDI clock within %.0f BPM again: following it%s", MAX_BPM,
+                     "" if self._lapsed_at is None else f", playing on from beat {self._lapsed_at:.2f}")
+            self._lapsed_at = None
 
     def _is_chord_key(self, event: NoteEvent) -> bool:
         if self.chord_channel is not None and event.channel == self.chord_channel:

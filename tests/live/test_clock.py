@@ -265,3 +265,41 @@ def test_arrival_jitter_on_a_busy_machine_is_never_taken_for_lost_pulses(bpm):
         late = np.abs(np.random.default_rng(seed).normal(0, 0.004, 24 * 60))
         daw(clock, bpm, 1.0, 24 * 60, held=dict(enumerate(late)))
         assert clock.lost_pulses == 0 and clock.position_beats == pytest.approx(60.0), seed
+
+
+def test_a_runaway_clock_above_1000_bpm_is_refused_and_followed_again_once_sane():
+    """10 kHz of pulses through JACK (each period's pulses arrive together): before, each moved the beat (312 bars
+    in 3 s); now the clock halts within a couple of periods and moves nothing until the pulses are back within
+    1000 BPM, then plays on from where it halted."""
+    clock = MidiClock(120)
+    daw(clock, 120, 0.0, 1)
+    clock.start(0.01)
+    daw(clock, 120, 0.02, 48)  # two beats at 120 BPM
+    assert clock.running and clock.position_beats == 2.0
+    for k in range(30_000):  # 3 s at 10 kHz
+        clock.pulse(math.ceil((1.0 + k * 1e-4) / JACK_PERIOD_S) * JACK_PERIOD_S)
+    assert not clock.running and clock.refused_bpm is not None and clock.refused_bpm > 5000
+    assert 2.0 < clock.position_beats <= 2.0 + 6  # the bunches that came before it could tell: at most 6 beats
+    halted = clock.position_beats
+    daw(clock, 120, 4.0, 48)  # sane again: after a beat of arrivals within 1000 BPM, the next pulse plays on
+    assert clock.refused_bpm is None and clock.running
+    assert halted < clock.position_beats <= halted + 2.0 and 110 < clock.bpm < 130
+
+
+@pytest.mark.parametrize("bpm, period_s", [(1000, JACK_PERIOD_S), (1000, 64 / 48000), (300, 1024 / 48000)])
+def test_a_clock_at_up_to_1000_bpm_is_never_refused_whatever_the_jack_period(bpm, period_s):
+    clock = MidiClock(bpm)
+    clock.start(0.0)
+    times = 0.001 + 60 / bpm / PPQN * np.arange(24 * 40)
+    for t in times:
+        clock.pulse(math.ceil(t / period_s) * period_s)
+    assert clock.refused_bpm is None and clock.position_beats == 40.0
+
+
+def test_pulses_held_up_and_delivered_together_are_not_refused():
+    """A DAW that stalled 2 s and sends the 96 pulses due meanwhile at once, then goes on at 120 BPM."""
+    clock = MidiClock(120)
+    clock.start(0.0)
+    daw(clock, 120, 0.001, 48, held={24: 2.0})
+    daw(clock, 120, 0.001 + 48 * 60 / 120 / PPQN, 96)
+    assert clock.refused_bpm is None and clock.position_beats == 6.0

@@ -428,6 +428,36 @@ def test_a_jazzd_stalled_for_10_s_reads_the_waiting_pulses_sends_nothing_stale_a
     assert len(on_time) >= 8 and min(on_time) > -0.01 and np.median(on_time) < 0.1, (on_time, "before:", before)
 
 
+def test_a_runaway_midi_clock_is_refused_with_one_warning_a_second(session):
+    """10,000 pulses a second for 3 s, then 120 BPM again. Before, jazzd followed it: 312 bars, 2,097 note-ons and
+    509 warnings in 3 s."""
+    s = session("[clock]\nsource = \"midi\"\n", "--seed", "2")
+    clock = ClockSender(s, 120).start()
+    wait_for(lambda: len(clock.pulse_times) > 48, 30, what="two beats of clock")
+    clock.start_transport()
+    wait_for(lambda: len(s.notes(0)) >= 4, 60, 0.02, "four melody notes at 120 BPM")
+    clock.stop()
+    began = time.monotonic()
+    t = began
+    while t < began + 3.0:  # 53 pulses every 5.3 ms: 10 kHz, as a JACK period of 256 frames carries them
+        t += 256 / 48000
+        sleep_until(t)
+        s.send(*[[0xF8]] * 53)
+    ended = time.monotonic()
+    s.log.wait_for(r"MIDI clock at \d+ BPM refused \(at most 1000 BPM\)", 30)
+    back = ClockSender(s, 120).start()
+    s.log.wait_for(r"MIDI clock within 1000 BPM again: following it", 30, "jazzd to follow the sane clock again")
+    wait_for(lambda: len([t for t, _ in s.notes(0) if t > ended + 1.0]) >= 4, 60, 0.02, "notes at 120 BPM again")
+    back.stop()
+    assert s.stop() == 0, s.stderr
+    refused = [line for line in s.log.lines if "refused (at most 1000 BPM)" in line]
+    assert 1 <= len(refused) <= 5, refused  # one a second at most, over 3 s
+    during = [t for t, m in s.received if began + 0.1 < t < ended and m.type == "note_on" and m.velocity]
+    assert len(during) <= 40, f"{len(during)} note-ons while the runaway clock ran"
+    assert len([line for line in s.log.lines if " WARNING: " in line]) <= 20, s.stderr
+    check_silent_at_end([m for _, m in s.received])
+
+
 def test_controls(session):
     s = session("", "--bpm", "160", "--seed", "2")
     s.first_chord()

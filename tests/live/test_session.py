@@ -407,3 +407,28 @@ def test_a_128_key_chord_is_named_off_the_session_thread_once_and_the_solo_goes_
     run.run(0.05 + 16 * 0.5)
     assert len(run.note_ons(MELODY)) > before + 5  # the solo went on over the new chord
     run.session.namer.close()
+
+
+def test_a_runaway_midi_clock_is_refused_with_one_warning_a_second_then_followed_again(caplog):
+    """A 10 kHz MIDI clock for 3 s: before, jazzd followed it (312 bars, 2,097 note-ons, 509 warnings in 3 s)."""
+    import math
+
+    from jazzd.live.clock import MAX_BPM
+
+    period_s = 256 / 48000  # what a JACK input stamps: the cycle each pulse came in
+    sane = pulse_events(1.01, 120, 8)
+    runaway = [ClockPulse(math.ceil((sane[-1].t_s + 0.01 + k * 1e-4) / period_s) * period_s) for k in range(30_000)]
+    back = pulse_events(runaway[-1].t_s + 0.02, 120, 8)
+    with caplog.at_level(logging.INFO):
+        run = midi_clock_run(sane + runaway + back)
+    refused = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert 1 <= len(refused) <= 4 and all(r.levelname == "WARNING" for r in refused), [r.getMessage() for r in refused]
+    assert f"refused (at most {MAX_BPM:.0f} BPM)" in refused[0].getMessage()
+    runaway_s = (runaway[0].t_s, runaway[-1].t_s)
+    during = [m for due, _, m in run.sent if runaway_s[0] <= due <= runaway_s[1] and m.type == "note_on" and m.velocity]
+    assert len(during) <= 40, len(during)  # what the few bunches before the refusal let through, not 2,097
+    assert any("MIDI clock within 1000 BPM again: following it" in r.getMessage() for r in caplog.records)
+    assert [m for due, _, m in run.sent if due > back[24].t_s and m.type == "note_on" and m.velocity]
+    assert sum(1 for r in caplog.records if r.levelname == "WARNING") <= 10
+    # every note released while it was refused
+    assert not hanging_notes(m for due, _, m in run.sent if due < back[0].t_s)
