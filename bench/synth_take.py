@@ -55,13 +55,14 @@ def main(argv=None) -> dict:
                 take, mid = tmp / f"take{seed}.wav", tmp / f"take{seed}.mid"
                 _jazzd("run", "--config", str(config), "--backend", "jack", "--output", str(mid), "--synth",
                        "--audio-driver", "jack", "--record-audio", str(take), "--bars", str(args.bars),
-                       "--seed", str(seed))
+                       "--seed", str(seed), "--style", "pads")
                 audio, rate = read_wav(take)
                 notes = midi_notes(mid)
                 expected = np.unique(np.round([n[0] for n in notes], 4))
                 errors = onset_errors(expected, onsets(audio, rate))
                 _jazzd("render", "--config", str(config), str(mid), "-o", str(tmp / f"render{seed}.wav"))
-                _jazzd("generate", "--config", str(config), "--seed", str(seed), "--bars", str(args.bars), "-o",
+                _jazzd("generate", "--config", str(config), "--seed", str(seed), "--bars", str(args.bars), "--style",
+                       "pads", "-o",
                        str(tmp / f"gen{seed}.mid"), "--render")
                 rows.append({
                     "seed": seed, "onsets": len(expected), "median_ms": float(np.median(np.abs(errors)) * 1e3),

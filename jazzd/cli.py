@@ -88,12 +88,14 @@ def cmd_run(args) -> int:
 def cmd_generate(args) -> int:
     from jazzd.generate import generate
     from jazzd.core.modeldir import load_model
-    from jazzd.core.solo import from_config
+    from jazzd.core.solo import band_from_config, from_config
+    from jazzd.core.band.bass import bass_choice_from_config
 
     config = _config(args)
     _setup_logging(config["log.level"])
     model = load_model(config.path_of("model.path"))
-    harmony, soloist, feel, _ = from_config(config, model, config["improviser.seed"], live=False)
+    harmony, soloist, feel, generators = from_config(config, model, config["improviser.seed"], live=False)
+    band, parts = band_from_config(config, harmony, generators, bass_choice=bass_choice_from_config(config))
     out = check_suffix(Path(args.o), MIDI_SUFFIXES, "a MIDI file", "-o") if args.o else \
         check_suffix(config.path_of("generate.output"), MIDI_SUFFIXES, "a MIDI file", config.where("generate.output"))
     plot = check_suffix(Path(args.plot), IMAGE_SUFFIXES, "a piano roll", "--plot") if args.plot else None
@@ -104,8 +106,7 @@ def cmd_generate(args) -> int:
         with replaced(out) as target:
             result = generate(soloist, feel, target, config["clock.bpm"], values=values, bars=args.bars,
                               melody_channel=config["melody.channel"] - 1, melody_program=config["melody.program"],
-                              comp_channel=config["comp.channel"] - 1, comp_program=config["comp.program"],
-                              comp_velocity=config["comp.velocity"])
+                              band=band, parts=parts)
         result = dataclasses.replace(result, path=out)
     except OSError as err:
         raise JazzdError(f"{out}: cannot write ({err.strerror or err})") from None
@@ -131,7 +132,8 @@ def _render(config, midi_path: Path, out: Path) -> None:
     soundfont = config.path_of("render.soundfont") if config["render.soundfont"] else None
     rendered = render(midi_path, out, soundfont=soundfont,
                       melody_program=config["render.melody_program"], chord_program=config["render.chord_program"],
-                      sample_rate=config["render.sample_rate"], gain=config["render.gain"])
+                      sample_rate=config["render.sample_rate"], gain=config["render.gain"],
+                      bass_program=config["render.bass_program"])
     print(f"wrote {rendered.path}: {rendered.seconds:.1f} s of audio")
 
 
@@ -221,6 +223,18 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_train_bass(args) -> int:
+    config = _config(args)
+    _setup_logging(config["log.level"])
+    from jazzd.pipeline.bassfit import train_bass
+
+    corpus = Path(args.corpus) if args.corpus else config.path_of("train.corpus")
+    if not Path(args.beat_tracks).is_dir():
+        raise JazzdError(f"{args.beat_tracks}: no such folder of beat tracks")
+    train_bass(Path(args.beat_tracks), corpus, Path(args.out), iterations=args.iterations)
+    return 0
+
+
 # the [train] settings passed to jazzd.pipeline.train.train by name
 TRAIN_SETTINGS = ("n_a", "Tx", "epochs", "seed", "layers", "patience", "dropout", "stride", "batch_size",
                   "workers", "label_smoothing", "learning_rate", "strategy", "conditioning")
@@ -292,6 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--end", type=float, help="end beat of the selection")
     tr.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     tr.set_defaults(func=cmd_train)
+
+    tb = command("train-bass", "fit the walking bass on the Weimar Jazz Database's beat tracks (bass pitches)")
+    tb.add_argument("beat_tracks", help="folder of <solo>_FINAL_beattrack.csv files (jazz_transformer's mcsv_beat)")
+    tb.add_argument("--corpus", default=None, help="the WJazzD MIDI folder with its manifest.csv "
+                    "(default: [train] corpus)")
+    tb.add_argument("--out", required=True, help="model directory to write, e.g. models/bass")
+    tb.add_argument("--iterations", type=int, default=300, help="gradient steps (default 300)")
+    tb.set_defaults(func=cmd_train_bass)
 
     st = sub.add_parser("settings", help="print every setting: the default config.toml, or the README's table")
     what = st.add_mutually_exclusive_group()

@@ -73,7 +73,8 @@ class Config:
         that is not there is looked for in jazzd's own folder too (the bundled models), so they are found
         from any folder."""
         path = (Path.cwd() if dotted in self.flags else self.base_dir) / Path(self.values[dotted]).expanduser()
-        if dotted == "model.path" and not path.exists() and (PACKAGE_ROOT / self.values[dotted]).exists():
+        if (dotted in ("model.path", "band.bass_model") and not path.exists()
+                and (PACKAGE_ROOT / self.values[dotted]).exists()):
             return PACKAGE_ROOT / self.values[dotted]
         return path
 
@@ -96,7 +97,7 @@ class Config:
         return config
 
     def check_together(self) -> None:
-        """Checks across keys: the pitch range and the two channels.
+        """Checks across keys: the pitch ranges, the parts' channels, the CC numbers, the meter.
 
         Raises:
             ConfigError: naming the keys at fault.
@@ -114,15 +115,47 @@ class Config:
         if needs_input and self["midi.input"] == "off":
             raise ConfigError(f"{self.where(needs_input[0])} = {self[needs_input[0]]!r} needs a MIDI input, "
                               f"but [midi] input is \"off\"")
-        numbers = [(self[f"controls.{n}"], n) for n in ("temperature", "top_p", "mute", "panic", "reset", "tempo", "mode")]
+        numbers = [(self[f"controls.{n}"], n) for n in ("temperature", "top_p", "mute", "panic", "reset", "tempo", "mode",
+                                                           "mute_bass", "mute_drums", "mute_piano")]
         seen = {}
         for number, name in numbers:
             if number >= 0 and number in seen:
                 raise ConfigError(f"{self.where('controls.' + name)} uses CC {number}, as does [controls] {seen[number]}")
             seen[number] = name
-        if self["comp.enabled"] and self["comp.channel"] == self["melody.channel"]:
-            raise ConfigError(f"{self.where('comp.channel')} must differ from [melody] channel "
-                              f"({self['melody.channel']}) while comping is enabled")
+        parts = [("melody.channel", True), ("comp.channel", self["comp.enabled"]),
+                 ("band.bass_channel", self["band.bass"] and self["band.style"] != "pads"),
+                 ("band.drums_channel", self["band.drums"] and self["band.style"] != "pads")]
+        taken: dict[int, str] = {}
+        for key, plays in parts:
+            if not plays:
+                continue
+            if self[key] in taken:
+                section, name = taken[self[key]].split(".")
+                raise ConfigError(f"{self.where(key)} must differ from [{section}] {name} ({self[key]}): each "
+                                  "part plays on its own channel")
+            taken[self[key]] = key
+        if self["band.bass_high"] - self["band.bass_low"] < 12:
+            raise ConfigError(f"{self.where('band.bass_high')} must be at least an octave above [band] bass_low "
+                              f"({self['band.bass_low']}), got {self['band.bass_high']}")
+        self.beats_per_bar  # the style's meter against [harmony] beats_per_bar
+
+    @property
+    def beats_per_bar(self) -> int:
+        """[harmony] beats_per_bar, or the style's meter for 0 (3 for the waltz, else 4).
+
+        Raises:
+            ConfigError: for a beats_per_bar the style is not played in.
+        """
+        from jazzd.core.band.styles import style
+
+        meter = style(self["band.style"]).beats_per_bar
+        beats = self["harmony.beats_per_bar"]
+        if beats == 0:
+            return meter or 4
+        if meter and beats != meter:
+            raise ConfigError(f"{self.where('harmony.beats_per_bar')} is {beats}, but [band] style "
+                              f"{self['band.style']!r} is played in {meter}/4: set it to 0 (the style's) or {meter}")
+        return beats
 
     def progression(self):
         """The [harmony] progression as a jazzd.core.harmony.Progression.
@@ -133,7 +166,7 @@ class Config:
         from jazzd.core.harmony import Progression
 
         try:
-            return Progression(self["harmony.progression"], self["harmony.beats_per_bar"])
+            return Progression(self["harmony.progression"], self.beats_per_bar)
         except (ChordSymbolError, ValueError) as err:
             raise ConfigError(f"{self.where('harmony.progression')}: {err}") from None
 

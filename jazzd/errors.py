@@ -43,5 +43,5 @@ class RenderError(JazzdError):
     """Rendering or the built-in synth failed: a missing tool, library or SoundFont, or a tool's error."""
 
 
-class StateError(JazzdError, OSError):
+class StateSaveError(JazzdError, OSError):
     """The state file ([state] file, --state) cannot be written at the end of a run."""

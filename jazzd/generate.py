@@ -2,7 +2,10 @@
 
 A solo of N values (the course: 50) or N bars over the configured progression,
 written as a type-1 Standard MIDI File: a conductor track (tempo, time
-signature), the melody on its channel, the chords on theirs.
+signature, every chord change as a Marker and a Text event), the melody on its
+channel, and the band's parts (Piano, Bass, Drums), each on its own track and
+channel, made by the same RhythmSection as `jazzd run` (so a seed gives the same
+band live and offline).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from jazzd.errors import ChordSymbolError
 from jazzd.core.feel import Feel
 from jazzd.core.harmony import symbol_to_figure
 from jazzd.core.timeline import Note
-from jazzd.core.solo import SoloEvent, Soloist, comp_notes
+from jazzd.core.solo import SoloEvent, Soloist
 
 TICKS_PER_BEAT = 480
 
@@ -29,9 +32,10 @@ class Generated:
     path: Path
     events: list[SoloEvent]
     melody: list[Note]
-    chords: list[Note]
+    chords: list[Note]  # the piano's notes
     beats: float
     harmony: object = None
+    band: dict = None  # part ("bass", "drums", "piano") -> its notes
 
 
 def chord_symbol_events(progression, end: float) -> list[tuple[int, int, mido.MetaMessage]]:
@@ -71,9 +75,12 @@ def _track(name: str, channel: int, program: int, notes: list[Note], meta=()) ->
     return track
 
 
+TRACK_NAMES = {"piano": "Piano", "bass": "Bass", "drums": "Drums"}
+
+
 def generate(soloist: Soloist, feel: Feel, out: Path, bpm: float, *, values: int | None = 50,
              bars: int | None = None, melody_channel: int = 0, melody_program: int = 26,
-             comp_channel: int = 1, comp_program: int = 0, comp_velocity: int = 60) -> Generated:
+             band=None, parts: dict | None = None) -> Generated:
     """Generate a solo and write it as a MIDI file.
 
     Args:
@@ -84,9 +91,9 @@ def generate(soloist: Soloist, feel: Feel, out: Path, bpm: float, *, values: int
         bpm: tempo written to the file, beats per minute.
         values: how many values to generate (used when bars is None).
         bars: generate whole bars instead; the last note is cut at the last bar line.
-        melody_channel, comp_channel: MIDI channels 0..15.
-        melody_program, comp_program: General MIDI programs 0..127, or -1 for none.
-        comp_velocity: velocity of the chord notes.
+        melody_channel: MIDI channel 0..15. melody_program: General MIDI program 0..127, or -1 for none.
+        band: the rhythm section (jazzd.core.band.section.RhythmSection), or None for the solo alone.
+        parts: the band's parts, name -> (MIDI channel 0..15, program or -1, velocity) (solo.band_from_config).
     Returns:
         A Generated record.
     Raises:
@@ -112,7 +119,12 @@ def generate(soloist: Soloist, feel: Feel, out: Path, bpm: float, *, values: int
     if end is None:
         bpb = progression.beats_per_bar
         end = float(math.ceil(soloist.horizon / bpb - 1e-9) * bpb)  # up to the next bar line
-    chords = comp_notes(progression, 0.0, end, comp_velocity)
+    played = {name: [] for name in (parts or {})}
+    if band is not None:
+        for name, note in band.notes_until(end, bpm):
+            if note.onset < end - 1e-9:
+                played[name].append(note if note.end <= end else Note(note.onset, end - note.onset, note.pitch,
+                                                                       note.velocity))
 
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     conductor = mido.MidiTrack([
@@ -120,9 +132,17 @@ def generate(soloist: Soloist, feel: Feel, out: Path, bpm: float, *, values: int
         mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm)),
         mido.MetaMessage("time_signature", numerator=progression.beats_per_bar, denominator=4),
     ])
+    symbols = sorted(chord_symbol_events(progression, end), key=lambda t: t[0])
+    last = 0
+    for tick, _, msg in symbols:  # on the conductor: DAWs show its markers, and they stay with no piano
+        conductor.append(msg.copy(time=tick - last))
+        last = tick
     midi.tracks.append(conductor)
     midi.tracks.append(_track("Melody", melody_channel, melody_program, melody))
-    midi.tracks.append(_track("Chords", comp_channel, comp_program, chords, chord_symbol_events(progression, end)))
+    for name in ("piano", "bass", "drums"):
+        if name in played:
+            channel, program, _ = parts[name]
+            midi.tracks.append(_track(TRACK_NAMES[name], channel, program, played[name]))
     out = Path(out)
     midi.save(out)
-    return Generated(out, events, melody, chords, end, progression)
+    return Generated(out, events, melody, played.get("piano", []), end, progression, played)

@@ -3,7 +3,8 @@
 The course ends with "convert my_music.midi to mp3 with an online converter";
 `jazzd render my_music.mid -o my_music.wav` (or .mp3) does it here. The melody
 gets a jazz instrument (General MIDI program, default 66 tenor sax; 26 is jazz
-guitar) and every other pitched part a piano (program 0); drums keep theirs.
+guitar), a track named Bass an acoustic bass (32), and every other pitched part a
+piano (program 0); drums keep theirs (jazzd's band: the jazz or brush kit).
 
 Tools, all Debian packages: `fluidsynth` (the synthesizer, run as a CLI),
 `fluid-soundfont-gm` (the SoundFont), `lame` or `ffmpeg` (MP3). A missing
@@ -29,6 +30,7 @@ from jazzd.soundfont import find_soundfont
 from jazzd.pipeline.parts import MIN_MONOPHONIC, SOLO_REGISTER_LOW
 
 MELODY_TRACK_NAMES = ("melody", "solo", "lead")
+BASS_TRACK_NAMES = ("bass",)
 RELEASE_SECONDS = 0.25  # kept after the file's end, faded out: FluidSynth renders ~2 s of reverb tail
 RENDER_TIMEOUT_S = 120.0  # plus the file's length: FluidSynth renders ~50x faster than real time
 
@@ -81,14 +83,23 @@ def melody_channel(midi: mido.MidiFile) -> int | None:
     return best
 
 
-def with_instruments(midi: mido.MidiFile, melody_program: int, chord_program: int) -> mido.MidiFile:
-    """A copy of a MIDI file whose melody channel plays melody_program and other pitched channels chord_program.
+def bass_channels(midi: mido.MidiFile) -> set[int]:
+    """The channels of the tracks named Bass (jazzd generate writes its walking bass there)."""
+    return {m.channel for t in midi.tracks if t.name.strip().lower() in BASS_TRACK_NAMES for m in t
+            if m.type == "note_on"}
 
-    Program changes in the file are replaced; drums (channel 10) are left alone.
+
+def with_instruments(midi: mido.MidiFile, melody_program: int, chord_program: int,
+                     bass_program: int = 32) -> mido.MidiFile:
+    """A copy of a MIDI file whose melody channel plays melody_program, a Bass track's channel bass_program and
+    the other pitched channels chord_program.
+
+    Program changes in the file are replaced; drums (channel 10) are left alone, their kit with them.
     Args:
-        melody_program, chord_program: General MIDI programs 0..127.
+        melody_program, chord_program, bass_program: General MIDI programs 0..127.
     """
     lead = melody_channel(midi)
+    basses = bass_channels(midi) - {lead}
     used = sorted({m.channel for t in midi.tracks for m in t if m.type == "note_on" and m.channel != DRUM_CHANNEL})
     sounding = sorted({m.channel for t in midi.tracks for m in t if m.type == "note_on"})
     end = max((sum(m.time for m in t) for t in midi.tracks), default=0)
@@ -103,8 +114,9 @@ def with_instruments(midi: mido.MidiFile, melody_program: int, chord_program: in
             new.append(msg.copy(time=msg.time + carry))
             carry = 0
         if i == 0:
-            programs = [mido.Message("program_change", channel=ch,
-                                     program=melody_program if ch == lead else chord_program, time=0) for ch in used]
+            programs = [mido.Message("program_change", channel=ch, time=0,
+                                     program=melody_program if ch == lead else bass_program if ch in basses
+                                     else chord_program) for ch in used]
             new[0:0] = programs
             # a note-on without its note-off would sound for ever, and FluidSynth renders until
             # every voice is silent: pedal up and All Notes Off on every channel at the file's end
@@ -119,7 +131,7 @@ def with_instruments(midi: mido.MidiFile, melody_program: int, chord_program: in
 
 
 def render(midi_path: Path, out: Path, *, soundfont: str | Path | None = None, melody_program: int = 66,
-           chord_program: int = 0, sample_rate: int = 44100, gain: float = 0.5) -> Rendered:
+           chord_program: int = 0, sample_rate: int = 44100, gain: float = 0.5, bass_program: int = 32) -> Rendered:
     """Render a MIDI file to WAV (16-bit stereo) or MP3, chosen by out's suffix.
 
     Args:
@@ -128,6 +140,7 @@ def render(midi_path: Path, out: Path, *, soundfont: str | Path | None = None, m
         soundfont: a .sf2 file; None finds the General MIDI one (find_soundfont).
         melody_program: General MIDI program of the melody (66 tenor sax, 26 jazz guitar).
         chord_program: program of the other pitched parts (0 acoustic grand piano).
+        bass_program: program of a track named Bass (32 acoustic bass).
         sample_rate: Hz. Default 44100.
         gain: FluidSynth's master gain, 0..10. Default 0.5.
     Returns:
@@ -156,7 +169,7 @@ def render(midi_path: Path, out: Path, *, soundfont: str | Path | None = None, m
             raise RenderError("lame not found (nor ffmpeg) to write MP3: install the package lame (apt-get install lame)")
     with tempfile.TemporaryDirectory(prefix="jazzd-render-") as tmp, replaced(out) as target:
         source = Path(tmp) / "in.mid"
-        with_instruments(midi, melody_program, chord_program).save(source)
+        with_instruments(midi, melody_program, chord_program, bass_program).save(source)
         wav = target if suffix == ".wav" else Path(tmp) / "out.wav"
         # FluidSynth renders many times faster than real time; a file it cannot finish is an error, not a hang
         _run([fluidsynth, "-n", "-i", "-q", "-F", str(wav), "-T", "wav", "-O", "s16", "-r", str(sample_rate),

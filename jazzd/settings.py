@@ -124,6 +124,8 @@ SECTIONS: dict[str, str] = {
     "melody": "",
     "feel": "",
     "comp": "",
+    "band": ("The rhythm section beside the solo: bass, drums and (with [comp]) piano, each on its own channel, "
+             "in a style."),
     "midi": "",
     "input": "",
     "controls": ("Live controls by MIDI control change on the input: CC numbers (-1 = none). CC 20-31 are "
@@ -181,7 +183,9 @@ SETTINGS: tuple[Setting, ...] = (
             doc='Bars between "|" (at most 1024); several chords in a bar share it equally ("| Dm7 G7 |"); '
                 '"%" repeats the bar before; "N.C." is no chord. Chord symbols as on a lead sheet: Dm7, G7b9, '
                 "Cmaj7, F#m7b5, Bb7alt, Ebm6, C-7 (minor), Gø7, A7sus4, C/E (read with music21.harmony)."),
-    Setting("harmony", "beats_per_bar", int, 4, "Beats per bar", unit="beats", low=1, high=16),
+    Setting("harmony", "beats_per_bar", int, 0, "Beats per bar; 0 = the style's (3 for the waltz, else 4)",
+            unit="beats", low=0, high=16,
+            doc="A style is played in its own meter: with [band] style = \"waltz\" this must be 0 or 3."),
     Setting("melody", "channel", int, 1, "MIDI channel of the solo", low=1, high=16),
     Setting("melody", "program", int, 26, "General MIDI program of the solo, sent at the start and at bar lines "
             "where it rests", low=-1, high=127,
@@ -207,13 +211,48 @@ SETTINGS: tuple[Setting, ...] = (
             low=0.0, high=50.0, doc="0 = exact."),
     Setting("feel", "humanize_velocity", int, 0, "The largest random change of a note's velocity", low=0,
             high=40, doc="0 = exact."),
-    Setting("comp", "enabled", bool, True, "Play the chords too, as block chords on their own channel",
-            flag="--comp", commands=("run", "generate"), doc="So a lone listener hears the harmony."),
-    Setting("comp", "channel", int, 2, "MIDI channel of the chords; must differ from [melody] channel", low=1,
+    Setting("comp", "enabled", bool, True, "Play the piano: the band's comping, on its own channel",
+            flag="--comp", commands=("run", "generate"),
+            doc="Voicings and rhythms of [band] style (rootless voicings led from one to the next, Charleston, "
+                "anticipations...); the \"pads\" style is the old block chords. Over live chords the piano lays "
+                "out: the player comps."),
+    Setting("comp", "channel", int, 2, "MIDI channel of the piano; must differ from the other parts'", low=1,
             high=16),
-    Setting("comp", "program", int, 0, "General MIDI program of the chords (0 = acoustic grand piano); -1 "
+    Setting("comp", "program", int, 0, "General MIDI program of the piano (0 = acoustic grand piano); -1 "
             "sends none", low=-1, high=127),
-    Setting("comp", "velocity", int, 60, "MIDI velocity of the chord notes", low=1, high=127),
+    Setting("comp", "velocity", int, 60, "MIDI velocity of the piano's notes", low=1, high=127),
+    Setting("band", "style", str, "swing", "The band's style", choices=("swing", "up", "ballad", "bossa", "waltz",
+                                                                        "pads"),
+            flag="--style", commands=("run", "generate"),
+            doc='"swing": medium swing (walking bass, ride and hi-hat on 2 and 4, rootless voicings in Charleston '
+                'and anticipations); "up": up-tempo swing (lighter, shell voicings, sparser); "ballad": two-feel '
+                'bass, brushes, sustained voicings; "bossa": bossa nova (root and fifth, straight eighths, '
+                'cross-stick); "waltz": jazz waltz in 3/4; "pads": block chords only (jazzd\'s old comp, no bass '
+                "or drums). Swing ratio and humanize follow the tempo."),
+    Setting("band", "bass", bool, True, "Play the bass", flag="--bass", commands=("run", "generate"),
+            doc="A walking line learned from the Weimar Jazz Database's bass lines ([band] bass_model), a two-feel "
+                "in the ballad, root and fifth in the bossa."),
+    Setting("band", "drums", bool, True, "Play the drums", flag="--drums", commands=("run", "generate")),
+    Setting("band", "bass_channel", int, 3, "MIDI channel of the bass", low=1, high=16),
+    Setting("band", "bass_program", int, 32, "General MIDI program of the bass (32 = acoustic bass); -1 sends none",
+            low=-1, high=127),
+    Setting("band", "bass_velocity", int, 80, "MIDI velocity of the bass's notes", low=1, high=127),
+    Setting("band", "bass_low", int, 28, "Lowest note of the bass", unit="MIDI note number", low=0, high=127,
+            doc="28..55 (E1..G3) is the upright bass's walking register."),
+    Setting("band", "bass_high", int, 55, "Highest note of the bass", unit="MIDI note number", low=0, high=127),
+    Setting("band", "drums_channel", int, 10, "MIDI channel of the drums (10: General MIDI percussion)", low=1,
+            high=16),
+    Setting("band", "drum_kit", str, "style", "The drum kit, sent as a program change on the drums' channel",
+            choices=("style", "standard", "jazz", "brush", "none"),
+            doc='"style": the style\'s (jazz; brush for the ballad; standard for the bossa), as GS and GM2 number '
+                'them (0 standard, 32 jazz, 40 brush); "none" sends none.'),
+    Setting("band", "drums_velocity", int, 100, "Loudness of the drums: 100 plays the style's patterns as written",
+            low=1, high=127),
+    Setting("band", "humanize_ms", float, 6.0, "The largest move of a band note off its grid point", unit="ms",
+            low=0.0, high=30.0),
+    Setting("band", "bass_model", str, "models/bass", "The walking bass's model: weights.npz and metadata.json "
+            "(made by `jazzd train-bass`)", low=NONEMPTY,
+            doc="A relative path is read from this file's folder, then from jazzd's own folder (the bundled one)."),
     Setting("midi", "output", str, "auto", "Where the solo goes", low=NONEMPTY, flag="--output",
             commands=("run",),
             doc='"auto": a virtual port on the backend below; where no MIDI system can open one (no ALSA '
@@ -270,6 +309,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("controls", "tempo", default=24, help="Tempo of the internal clock: CC value 0..127 -> 40..294 BPM",
             **CC),
     Setting("controls", "mode", default=25, help="Input mode: 0..42 off, 43..85 prime, 86..127 trade", **CC),
+    Setting("controls", "mute_bass", default=27, help="Mute the bass while the CC is >= 64", **CC),
+    Setting("controls", "mute_drums", default=28, help="Mute the drums while the CC is >= 64", **CC),
+    Setting("controls", "mute_piano", default=29, help="Mute the piano while the CC is >= 64", **CC),
     Setting("state", "file", str, "", "Where a, c, the random generators and the playhead are kept across "
             "restarts; empty = off", flag="--state", commands=("run",),
             doc="A JSON file written on exit and read on start, used only when it was written for the same "
@@ -278,7 +320,7 @@ SETTINGS: tuple[Setting, ...] = (
             unit="beats", low=0.25, high=16.0, doc="Notes are queued at least this early and sent at their "
                                                    "exact times."),
     Setting("log", "level", str, "info", "How much jazzd logs", choices=("debug", "info", "warning", "error"),
-            flag="--log-level", commands=("run", "generate", "render", "plot", "evaluate", "train"),
+            flag="--log-level", commands=("run", "generate", "render", "plot", "evaluate", "train", "train-bass"),
             doc="At info the daemon logs one line per bar."),
     Setting("train", "corpus", str, "../shared/data/wjazzd", "The corpus `jazzd train` reads without "
             "arguments: MIDI files, a folder of them (searched recursively) or a manifest (.toml)", low=NONEMPTY),
@@ -347,6 +389,8 @@ SETTINGS: tuple[Setting, ...] = (
             "26 = jazz guitar)", low=0, high=127, flag="--melody-program", commands=("render",)),
     Setting("render", "chord_program", int, 0, "General MIDI program of the chords in renders (0 = acoustic "
             "grand piano)", low=0, high=127),
+    Setting("render", "bass_program", int, 32, "General MIDI program of a track named Bass in renders (32 = "
+            "acoustic bass)", low=0, high=127),
     Setting("render", "sample_rate", int, 44100, "Audio sample rate", unit="Hz", low=8000, high=192_000),
     Setting("render", "gain", float, 0.5, "FluidSynth's master gain", low=0.0, high=10.0, low_open=True),
     Setting("generate", "values", int, 50, "Values `jazzd generate` writes without --bars (the course: 50)",

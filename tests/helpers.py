@@ -222,7 +222,10 @@ class LiveRun:
         from jazzd.live.session import build_session
 
         path = (tmp_path or Path(os.environ.get("TMPDIR", "/tmp"))) / f"liverun-{os.getpid()}-{id(self)}.toml"
-        path.write_text(f'[model]\npath = "{model}"\n[improviser]\nseed = {seed}\n{config_text}\n')
+        # the session tests' comp is the pads style, the block chords they were written for (no bass, no
+        # drums), unless the test sets [band] itself (tests/live/test_band.py)
+        band = "" if "[band]" in config_text else '[band]\nstyle = "pads"\n'
+        path.write_text(f'[model]\npath = "{model}"\n[improviser]\nseed = {seed}\n{band}{config_text}\n')
         self.config = load_config(path)
         path.unlink()
         self.model = _model_cache.get(model) or _model_cache.setdefault(model, load_model(model))

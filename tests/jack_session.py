@@ -29,8 +29,11 @@ START_TIMEOUT_S = 90  # a loaded VM starts jazzd in seconds; this is only the de
 
 
 def session_config(config: str = "", model: Path = DEFAULT_MODEL) -> str:
-    """The config text a JackSession gives jazzd: the model, then the test's own TOML."""
-    return f'[model]\npath = "{model}"\n{config}\n'
+    """The config text a JackSession gives jazzd: the model, then the test's own TOML. The band plays the pads
+    style (block chords on channel 2 at each chord: the tests place beat 0 by them, and they were written for
+    them) unless the test sets [band] itself."""
+    band = "" if "[band]" in config else '[band]\nstyle = "pads"\n'
+    return f'[model]\npath = "{model}"\n{band}{config}\n'
 
 
 def comp_chords(tmp_path: Path, config: str = "", bars: int = 4) -> list[tuple[float, frozenset]]:

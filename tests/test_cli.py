@@ -15,7 +15,7 @@ def test_help_of_every_command():
     """`--help` works for jazzd and each of its commands (a stray % in a help string crashed argparse)."""
     top = jazzd("--help")
     assert top.returncode == 0, top.stderr
-    commands = re.search(r"\{([a-z,]+)\}", top.stdout).group(1).split(",")
+    commands = re.search(r"\{([a-z,-]+)\}", top.stdout).group(1).split(",")
     assert "run" in commands and "generate" in commands
     for command in commands:
         result = jazzd(command, "--help")
@@ -83,12 +83,15 @@ def test_generate_writes_my_music_mid(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "50 values" in result.stdout
     midi, notes, tempo = read_notes(tmp_path / "my_music.mid")
-    assert midi.type == 1 and len(midi.tracks) == 3
-    assert [t.name for t in midi.tracks] == ["jazzd", "Melody", "Chords"]
+    assert midi.type == 1
+    assert [t.name for t in midi.tracks] == ["jazzd", "Melody", "Piano", "Bass", "Drums"]  # the band by default
     assert tempo == pytest.approx(120)
     melody = [n for n in notes if n[0] == 0]
     chords = [n for n in notes if n[0] == 1]
-    assert melody and chords
+    bass = [n for n in notes if n[0] == 2]
+    drums = [n for n in notes if n[0] == 9]
+    assert melody and chords and bass and drums
+    assert all(28 <= n[1] <= 55 for n in bass)
     assert all(52 <= n[1] <= 81 for n in melody)
     onsets = [n[2] for n in melody]
     assert onsets == sorted(onsets) and len(set(onsets)) == len(onsets)  # one melody line
@@ -136,7 +139,7 @@ def test_run_never_imports_tensorflow(tmp_path):
 
 def test_generate_over_the_corpus_chords(tmp_path):
     config = tmp_path / "config.toml"
-    config.write_text(f'[model]\npath = "{DEFAULT_MODEL}"\n[harmony]\nsource = "corpus"\n')
+    config.write_text(f'[model]\npath = "{DEFAULT_MODEL}"\n[harmony]\nsource = "corpus"\n[band]\nstyle = "pads"\n')
     result = jazzd("generate", "--config", config, "--bars", "4", "-o", tmp_path / "c.mid")
     assert result.returncode == 0, result.stderr
     chords = [n for n in read_notes(tmp_path / "c.mid")[1] if n[0] == 1]

@@ -30,7 +30,7 @@ def imports_of(path):
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_a_layer_imports_no_module_of_the_layers_it_must_not_know(layer):
     found = []
-    for path in sorted((PACKAGE / layer).glob("*.py")):
+    for path in sorted((PACKAGE / layer).rglob("*.py")):  # sub-packages too (core/band)
         for name in imports_of(path):
             if any(name == f or name.startswith(f + ".") for f in FORBIDDEN[layer]):
                 found.append(f"{path.relative_to(ROOT)} imports {name}")

@@ -20,7 +20,7 @@ from jazzd.core.realizer import Realizer
 from jazzd.core.timeline import TICKS_PER_BEAT, Note
 
 
-GENERATORS = ("sampling", "realization", "feel")
+GENERATORS = ("sampling", "realization", "feel", "band")  # spawned in this order: a seed's first three never change
 
 
 def seeded_generators(seed: int | None) -> dict[str, np.random.Generator]:
@@ -81,6 +81,40 @@ def from_config(config, model, seed: int | None, live: bool = True):
                 harmony.beats_per_bar, generators["feel"],
                 timing=model.timing if config["feel.timing"] == "players" else None)
     return harmony, soloist, feel, generators
+
+
+def band_from_config(config, harmony, generators: dict, bass_choice=None):
+    """The rhythm section config asks for ([band], [comp]) over a harmony, or None when no part plays.
+
+    Args:
+        config: checked settings (jazzd.config.Config).
+        generators: from seeded_generators(); the band draws from generators["band"].
+        bass_choice: the walking bass's model (jazzd.core.band.bass.BassChoice), loaded by the caller from
+            [band] bass_model; None: a bass that knows nothing of the corpus (uniform).
+    Returns:
+        (RhythmSection or None, {part: (MIDI channel 0..15, General MIDI program or -1, velocity)}).
+    """
+    from jazzd.core.band.section import RhythmSection
+    from jazzd.core.band.styles import KITS, style as style_named
+
+    style = style_named(config["band.style"])
+    kit = config["band.drum_kit"]
+    kit_program = -1 if kit == "none" else KITS[style.kit if kit == "style" else kit]
+    parts = {}
+    if config["band.bass"] and style.bass != "none":
+        parts["bass"] = (config["band.bass_channel"] - 1, config["band.bass_program"], config["band.bass_velocity"])
+    if config["band.drums"] and style.drums:
+        parts["drums"] = (config["band.drums_channel"] - 1, kit_program, config["band.drums_velocity"])
+    if config["comp.enabled"]:
+        parts["piano"] = (config["comp.channel"] - 1, config["comp.program"], config["comp.velocity"])
+    if not parts:
+        return None, parts
+    section = RhythmSection(style, harmony, generators["band"], bass_choice=bass_choice, parts=tuple(parts),
+                            velocities={name: v for name, (_, _, v) in parts.items()},
+                            humanize_ms=config["band.humanize_ms"],
+                            bass_range=(config["band.bass_low"], config["band.bass_high"]))
+    parts = {name: spec for name, spec in parts.items() if name in section.parts}
+    return section, parts
 
 
 class Soloist:
@@ -144,7 +178,7 @@ class Soloist:
 
 
 def comp_notes(progression: Progression, start: float, end: float, velocity: int = 60) -> list[Note]:
-    """The chords of a progression as block chords, one strike per segment.
+    """The chords of a progression as block chords, one strike per segment (the band's "pads" style).
 
     Args:
         progression: the looped progression.

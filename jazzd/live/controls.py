@@ -50,6 +50,9 @@ CONTROLS: tuple[Control, ...] = (
     Control("top_p", "nucleus sampling, CC 0..127 -> top_p 0.5..1.0", top_p_from_cc),
     Control("tempo", "internal clock tempo, CC 0..127 -> 40..294 BPM", tempo_from_cc),
     Control("mode", "input mode, CC 0..42 off, 43..85 prime, 86..127 trade", mode_from_cc),
+    Control("mute_bass", "mute the bass while the CC is >= 64", lambda v: v >= 64),
+    Control("mute_drums", "mute the drums while the CC is >= 64", lambda v: v >= 64),
+    Control("mute_piano", "mute the piano while the CC is >= 64", lambda v: v >= 64),
 )
 CONTROL_BY_NAME = {c.name: c for c in CONTROLS}
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from jazzd import logs
 from jazzd.core.modeldir import load_model
-from jazzd.errors import ConfigError, PortError, StateError
+from jazzd.errors import ConfigError, PortError, StateSaveError
 from jazzd.files import check_suffix
 from jazzd.live.chordnamer import ChordNamer
 from jazzd.live.clock import MidiClock, TempoClock
@@ -224,7 +224,7 @@ class Daemon:
         from jazzd.live import guardian
 
         session = self.session
-        channels = sorted({part.channel for part in (session.melody, session.comp) if part is not None})
+        channels = sorted({part.channel for part in session._parts()})
         self.guardian = guardian.start(self.port.own_port, channels, client_name=f"{client}-guardian")
 
     def _jack_gone(self, reason: str) -> None:
@@ -255,7 +255,7 @@ class Daemon:
                        snapshot["beat"], snapshot["previous"], snapshot["horizon"])
             log.info("state saved to %s (beat %.2f)", self.state_file, snapshot["beat"])
         except OSError as err:  # the run ends with this error (exit 1): the next start would not resume
-            self.errors.append(StateError(f"{self.state_file}: cannot save the state ({err.strerror or err})"))
+            self.errors.append(StateSaveError(f"{self.state_file}: cannot save the state ({err.strerror or err})"))
 
     def run(self, install_signals: bool = True) -> int:
         """Play until a signal (SIGINT, SIGTERM, SIGHUP), stop_event, the bar limit or an error.

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 import mido
 
+from jazzd.core.band.bass import bass_choice_from_config
 from jazzd.core.harmony import LiveHarmony
-from jazzd.core.solo import SoloEvent, comp_notes, from_config
+from jazzd.core.solo import SoloEvent, band_from_config, from_config
 from jazzd.core.timeline import Note, note_name
 from jazzd.live.chordnamer import ImmediateNamer, NamedChord
 from jazzd.live.clock import MAX_BPM, MidiClock, TempoClock
@@ -43,7 +44,7 @@ LISTEN_SLEEP_S = 0.05  # ... and this often while the player's phrases are being
 MIN_SLEEP_S = 0.002
 RUNAWAY_WARNING_S = 1.0  # a refused MIDI clock is said at most this often
 CONTROL_LOG_S = 0.5  # a control turned continuously is logged at most this often, then its settled value
-CONTROLS = ("temperature", "top_p", "mute", "panic", "reset", "tempo", "mode")
+CONTROLS = ("temperature", "top_p", "mute", "panic", "reset", "tempo", "mode", "mute_bass", "mute_drums", "mute_piano")
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,9 @@ class Session:
         scheduler: where notes are queued (jazzd.live.scheduler.Scheduler).
         interplay: the input mode's state machine (jazzd.live.interplay.Interplay).
         controls: CC numbers of the live controls (jazzd.live.controls.ControlMap).
-        melody: the solo's part. comp: the chords' part, or None for no comp.
+        melody: the solo's part.
+        band: the rhythm section (jazzd.core.band.section.RhythmSection), or None; parts: its parts by name
+            ("bass", "drums", "piano"), each a Part, the notes it hands out going to that part's channel.
         lookahead: beats of notes queued ahead of the playhead. Default 1.
         bars: stop after this many bars from the start (None: never).
         chord_channel: MIDI channel 0..15 of chord keys, or None.
@@ -107,7 +110,8 @@ class Session:
     """
 
     def __init__(self, soloist, feel, clock, scheduler, interplay: Interplay, controls: ControlMap | None = None, *,
-                 melody: Part, comp: Part | None = None, lookahead: float = 1.0, bars: int | None = None,
+                 melody: Part, band=None, parts: dict[str, Part] | None = None, lookahead: float = 1.0,
+                 bars: int | None = None,
                  chord_channel: int | None = None, split_note: int = 0, namer=None):
         self.soloist = soloist
         self.improviser = soloist.improviser
@@ -118,7 +122,10 @@ class Session:
         self.interplay = interplay
         self.controls = controls
         self.melody = melody
-        self.comp = comp
+        self.band = band
+        self.parts: dict[str, Part] = dict(parts or {}) if band is not None else {}
+        self.comp = self.parts.get("piano")  # the piano's part (the comp), or None
+        self.part_muted: set[str] = set()  # band parts muted by their CC
         self.lookahead = lookahead
         self.bars = bars
         self.chord_channel = chord_channel
@@ -132,7 +139,6 @@ class Session:
         self.chord_keys: set[int] = set()
         self.bar_log = BarLog(self.harmony, self.beats_per_bar)
         self._primes: list[Prime] = []
-        self._comp_until = 0.0
         self._filled_until = 0.0  # bar lines up to here have had their program changes
         self._spans: dict[int, list[tuple[float, float]]] = {}  # channel -> (onset, end) of recent notes
         self._resume_horizon: float | None = None
@@ -163,7 +169,8 @@ class Session:
         what was queued is dropped."""
         self.scheduler.clear()
         self.soloist.horizon = beat if horizon is None else horizon
-        self._comp_until = beat
+        if self.band is not None:
+            self.band.restart(beat)
         self._filled_until = beat
         self._spans.clear()
         self._primes.clear()
@@ -176,8 +183,9 @@ class Session:
         self._fill(beat)
 
     def _strike_sounding_chord(self, beat: float) -> None:
-        """Queue the comp's chord sounding across a beat (begun before it) from that beat to its end."""
-        if self.comp is None:
+        """Pads: queue the chord sounding across a beat (begun before it) from that beat to its end (the other
+        styles' piano comes back at its next stroke)."""
+        if self.comp is None or self.band.style.comp or "piano" in self.part_muted:
             return
         segment = self.harmony.segment_at(beat) if hasattr(self.harmony, "segment_at") else None
         if segment is not None and segment.chord is not None:
@@ -187,7 +195,8 @@ class Session:
                     self._schedule(Note(beat, seg_start + segment.length - beat, pitch, self.comp.velocity), self.comp)
 
     def _parts(self):
-        return [self.melody] + ([self.comp] if self.comp is not None else [])
+        """Every part jazzd plays: the solo, then the band's."""
+        return [self.melody] + list(self.parts.values())
 
     # -- input ------------------------------------------------------------------------
 
@@ -311,6 +320,17 @@ class Session:
                 self._log_control(name, f"tempo {value:g} BPM (CC {cc})", changed, t_s)
             else:
                 self._log_control(name, f"tempo CC {cc} ignored: following MIDI clock", changed, t_s)
+        elif name in ("mute_bass", "mute_drums", "mute_piano"):
+            part = name.split("_", 1)[1]
+            if part in self.parts and value != (part in self.part_muted):
+                if value:
+                    self.part_muted.add(part)
+                    # what is queued of it is dropped, what sounds ends now
+                    self.scheduler.truncate(self.parts[part].channel, self.clock.beat_at(t_s))
+                else:
+                    self.part_muted.discard(part)
+            self._log_control(name, f"{part} {'muted' if value else 'unmuted'} (CC {cc})"
+                              + ("" if part in self.parts else f": no {part} plays"), changed, t_s)
         elif name == "mode":
             if value != self.interplay.mode:
                 self._after_trade = self.interplay.mode == "trade"
@@ -405,9 +425,8 @@ class Session:
     def _next_wake(self, now: float) -> float:
         """When the next value, chord or bar line needs the session (monotonic seconds), within bounds."""
         beats = [(self.bar_log.bar + 1) * self.beats_per_bar]
-        if self.comp is not None and hasattr(self.harmony, "length_beats"):
-            upcoming = self.harmony.segments_between(self._comp_until, self._comp_until + self.harmony.length_beats + 1)
-            beats.append(next(upcoming, (math.inf, None))[0] - self.lookahead)  # the next chord to queue
+        if self.band is not None:
+            beats.append(self.band.next_bar_beat - self.lookahead)  # the band's next bar to queue
         answer = self.interplay.answer
         if self.interplay.mode != "trade" or (answer is not None and self.soloist.horizon < answer.end):
             beats.append(self.soloist.horizon - self.lookahead)
@@ -502,14 +521,18 @@ class Session:
                                 playhead, skipped)
             self._after_trade = False
             self._generate(target, self.end_beat)
-        if self.comp is not None and target > self._comp_until:
-            for chord_note in comp_notes(self.harmony, self._comp_until, target, self.comp.velocity):
-                if chord_note.onset < playhead - 1e-9:  # fell behind: a chord that still sounds, from here
-                    if chord_note.end <= playhead + 1e-9:
+        if self.band is not None:
+            for name, note in self.band.notes_until(target, self.clock.bpm):
+                if note.onset < playhead - 1e-9:  # fell behind: a note that still sounds, from here
+                    if note.end <= playhead + 1e-9 or name == "drums":
                         continue
-                    chord_note = Note(playhead, chord_note.end - playhead, chord_note.pitch, chord_note.velocity)
-                self._schedule(chord_note, self.comp)
-            self._comp_until = target
+                    note = Note(playhead, note.end - playhead, note.pitch, note.velocity)
+                if self.end_beat is not None and note.onset >= self.end_beat - 1e-9:
+                    continue
+                if self.end_beat is not None and note.end > self.end_beat:
+                    note = Note(note.onset, self.end_beat - note.onset, note.pitch, note.velocity)
+                if name not in self.part_muted:
+                    self._schedule(note, self.parts[name])
         self._resend_programs(target)
 
     def _resend_programs(self, target: float) -> None:
@@ -566,11 +589,11 @@ def build_session(config, model, clock, scheduler, seed: int | None, bars: int |
     controls = ControlMap({name: config[f"controls.{name}"] for name in CONTROLS},
                           control_channel - 1 if control_channel else None)
     chord_channel = config["input.chord_channel"]
-    comp = (Part(config["comp.channel"] - 1, config["comp.program"], config["comp.velocity"])
-            if config["comp.enabled"] else None)
+    band, specs = band_from_config(config, harmony, generators, bass_choice=bass_choice_from_config(config))
+    parts = {name: Part(*spec) for name, spec in specs.items()}
     session = Session(soloist, feel, clock, scheduler, interplay, controls,
                       melody=Part(config["melody.channel"] - 1, config["melody.program"], config["melody.velocity"]),
-                      comp=comp, lookahead=config["scheduler.lookahead_beats"], bars=bars,
+                      band=band, parts=parts, lookahead=config["scheduler.lookahead_beats"], bars=bars,
                       chord_channel=chord_channel - 1 if chord_channel else None, split_note=config["input.split_note"],
                       namer=namer)
     return session, generators

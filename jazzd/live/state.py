@@ -56,6 +56,9 @@ class SavedState:
     saved: str
 
 
+OPTIONAL_GENERATORS = ("band",)  # a state saved before the band came has none: the band starts afresh
+
+
 class StateError(ValueError):
     """A state file field that does not fit the schema; the message names the field."""
 
@@ -134,6 +137,7 @@ def _generators(data: dict, names) -> dict:
     states = data.get("rng")
     if not isinstance(states, dict):
         raise StateError("rng must be an object of generator states")
+    names = [n for n in names if n in states or n not in OPTIONAL_GENERATORS]
     for name in names:
         if name not in states:
             raise StateError(f"rng.{name} is missing")
