@@ -51,6 +51,31 @@ def measure(model, steps: int, keras_steps: int) -> dict:
     return results
 
 
+def band_per_beat(bars: int) -> dict:
+    """The live path's other work with the band on: what making one bar of the rhythm section (the walking bass's
+    choice on each beat, the drums, the piano's voicings) costs, per beat of it, over a tune of changes."""
+    import time
+
+    import numpy as np
+
+    from jazzd.core.band.bass import BassChoice
+    from jazzd.core.band.section import RhythmSection
+    from jazzd.core.band.styles import style
+    from jazzd.core.harmony import Progression
+    from common import stats
+
+    harmony = Progression("| Dm7 | G7 | Cmaj7 | A7b9 | Dm7 G7 | Em7 A7 | Dm7 G7 | Cmaj7 |")
+    section = RhythmSection(style("swing"), harmony, np.random.default_rng(0),
+                            bass_choice=BassChoice.load(os.path.join(ROOT, "models", "bass")))
+    samples = []
+    for bar in range(bars + 10):
+        t = time.perf_counter()
+        section.notes_until((bar + 1) * 4, 120.0)
+        if bar >= 10:
+            samples.append((time.perf_counter() - t) / 4)
+    return stats(samples)
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=os.path.join(ROOT, "models", "default"))
@@ -76,12 +101,13 @@ def main(argv=None) -> dict:
             for name, st in measure(m, args.steps, max(20, args.keras_steps // (1 if m is model else 4))).items():
                 all_results[(label, name)] = st
 
+    all_results[(f"the band (swing: bass, drums, piano)", "one bar made, per beat")] = band_per_beat(args.steps // 10)
     print(f"per-step inference (n_values {model.n_values}); {machine()}")
     print("| model | step | median | p99 | max | n |")
     print("|---|---|---|---|---|---|")
     for (label, name), st in all_results.items():
         print(row(f"{label} | {name}", st))
-    for label in sizes:
+    for label in sizes:  # (the band's row has no model.predict beside it)
         live = all_results[(label, "live path: step + sample + realize")]["median"]
         predict = all_results[(label, "Keras model.predict (course)")]["median"]
         tf_step = all_results[(label, "tf.function step (XLA)")]["median"]

@@ -79,6 +79,8 @@ def main(argv=None) -> dict:
         with running_jack_server(256, BENCH_SERVER, None):
             results["jazzd, bundled model, 120 BPM, JACK (jackd's default port limit)"] = measure(
                 [*jazzd, *jack, "--bpm", "120"], args.seconds)
+            results["the same without the band's bass and drums (--style pads: block chords)"] = measure(
+                [*jazzd, *jack, "--bpm", "120", "--style", "pads"], args.seconds)
             results["the same with --input off (no MIDI input to poll)"] = measure(
                 [*jazzd, *jack, "--bpm", "120", "--input", "off"], args.seconds)
             results["jazzd, all-eighths model, 240 BPM, same JACK"] = measure(

@@ -72,6 +72,7 @@ def main(argv=None) -> None:
     course = train[course_key]
     rss = res["jazzd, bundled model, 120 BPM, JACK (jackd's default port limit)"]
     rss64 = res["jazzd, bundled model, 120 BPM, JACK started with -p 64 (port limit)"]
+    pads = res["the same without the band's bass and drums (--style pads: block chords)"]
     hand = chords["128 keys at once, namer thread (jazzd run)"]
     hand_before = chords["128 keys at once, on the session's thread"]
     e2e_ratio = e2e["jazzd"]["p99"] / e2e["reference sender (sleep then spin)"]["p99"]
@@ -96,8 +97,9 @@ def main(argv=None) -> None:
          f"({rss['own_mb']:.0f} MB own + {rss['shmem_mb']:.0f} MB JACK shared memory); "
          f"{rss64['peak_rss_mb']:.0f} MB with jackd -p 64; its input reader and guardian "
          f"{rss64['helpers_own_mb']:.0f} MB own besides", rss64["peak_rss_mb"] + rss64["helpers_own_mb"] <= 150),
-        ("5", "CPU <= 5 % of one core at 120 BPM", f"{rss['cpu_percent'] + rss['helpers_cpu_percent']:.2f} % "
-         f"(jazzd {rss['cpu_percent']:.2f} % + its input reader and guardian {rss['helpers_cpu_percent']:.2f} %)",
+        ("5", "CPU <= 5 % of one core at 120 BPM, the whole band on", f"{rss['cpu_percent'] + rss['helpers_cpu_percent']:.2f} % "
+         f"(jazzd {rss['cpu_percent']:.2f} % + its input reader and guardian {rss['helpers_cpu_percent']:.2f} %; "
+         f"without bass and drums {pads['cpu_percent'] + pads['helpers_cpu_percent']:.2f} %)",
          rss["cpu_percent"] + rss["helpers_cpu_percent"] <= 5),
         ("9", "no hanging note after a signal at a random moment",
          f"{stops['sounding']} sounding at the end, {stops['hanging']} note-ons without their note-off, in "

@@ -115,11 +115,13 @@ def cmd_generate(args) -> int:
           f"{result.beats / harmony.beats_per_bar:g} bars of {harmony.lead_sheet} "
           f"at {config['clock.bpm']:g} BPM ({seconds:.1f} s)")
     if plot is not None:
-        from jazzd.pianoroll import notes_from_generated, plot_piano_roll
+        from jazzd.pianoroll import band_from_generated, notes_from_generated, plot_piano_roll
 
         notes, chords, bpb, beats = notes_from_generated(result)
         written = plot_piano_roll(notes, chords, bpb, beats, plot,
-                                  title=f"{out.name}: {model.path.name}, {config['clock.bpm']:g} BPM")
+                                  title=f"{out.name}: {model.path.name}, {config['clock.bpm']:g} BPM"
+                                        + (f", {config['band.style']}" if result.band else ""),
+                                  band=band_from_generated(result))
         print(f"wrote {', '.join(str(w) for w in written)}: piano roll")
     if audio is not None:
         _render(config, out, audio)
@@ -182,9 +184,14 @@ def cmd_evaluate(args) -> int:
         if not own_sources:
             raise JazzdError(f"{args.model}: its metadata names no training corpus to fit the n-grams on")
         training = collect(own_sources, workers=workers, progress=None, report=lambda line: None).pieces
+    from jazzd.core.band.bass import BassChoice
+
+    bass_path = config.path_of("band.bass_model")
+    bass_choice = BassChoice.load(bass_path) if (bass_path / "weights.npz").is_file() else None
     report = quality_report(model, pieces, training_pieces=training, count=args.solos, bars=args.bars,
                             temperature=args.temperature, top_p=args.top_p, seed=args.seed,
-                            low=config["melody.low"], high=config["melody.high"], timing=config["feel.timing"])
+                            low=config["melody.low"], high=config["melody.high"], timing=config["feel.timing"],
+                            bass_choice=bass_choice)
     print(f"{args.model}: n_values = {model.n_values}, n_a = {model.n_a}, "
           f"{'hears position and chords' if model.weights.context_width else 'hears the previous value only'}; "
           f"corpus: {len(pieces)} file(s), {sum(len(p.measures) for p in pieces)} bars")

@@ -40,6 +40,27 @@ class RollNote:
 
 
 @dataclass(frozen=True)
+class RollBand:
+    """A note of the band, drawn faintly under the solo: its part ("bass", "piano", "drums"), onset and duration
+    in beats, MIDI note number (for the drums, the General MIDI drum: drawn as a tick under the roll)."""
+
+    part: str
+    onset: float
+    duration: float
+    pitch: int
+
+
+BAND_COLOURS = {"bass": "#d9a066", "piano": "#ced4da"}
+DRUM_TICK = "#868e96"
+
+
+def band_from_generated(generated) -> list[RollBand]:
+    """The band's notes of a jazzd.generate.Generated result."""
+    return [RollBand(part, n.onset, n.duration, n.pitch) for part, notes in (generated.band or {}).items()
+            for n in notes]
+
+
+@dataclass(frozen=True)
 class RollChord:
     """A chord symbol to write: its onset in beats and the Chord."""
 
@@ -106,12 +127,15 @@ def page_paths(out: Path, pages: int) -> list[Path]:
 
 
 def plot_piano_roll(notes: Sequence[RollNote], chords: Sequence[RollChord], beats_per_bar: int, beats: float,
-                    out: Path, title: str = "", bars_per_row: int = 8, dpi: int = 110) -> list[Path]:
+                    out: Path, title: str = "", bars_per_row: int = 8, dpi: int = 110,
+                    band: Sequence[RollBand] = ()) -> list[Path]:
     """Draw a piano roll to image files (PNG, SVG or PDF by out's suffix), ROWS_PER_PAGE rows a page.
 
     Every semitone row is named, black keys shaded and every C marked, as in a
     DAW's piano roll; the comp's chords are drawn as light blocks behind the
-    melody, their symbols above each row.
+    melody, their symbols above each row. With the band's notes, the piano's
+    and the bass's are drawn faintly in their place instead, and each drum hit
+    as a tick under the roll.
 
     Args:
         notes: the melody.
@@ -122,6 +146,7 @@ def plot_piano_roll(notes: Sequence[RollNote], chords: Sequence[RollChord], beat
         title: drawn above the first row of each page.
         bars_per_row: bars per row before wrapping. Default 8.
         dpi: resolution of a PNG.
+        band: the band's notes (RollBand), or none.
     Returns:
         The files written, in page order.
     Raises:
@@ -138,8 +163,11 @@ def plot_piano_roll(notes: Sequence[RollNote], chords: Sequence[RollChord], beat
     rows = math.ceil(bars / bars_per_row)
     pages = math.ceil(rows / ROWS_PER_PAGE)
     spans = [(c.onset, chords[i + 1].onset if i + 1 < len(chords) else beats, c.chord) for i, c in enumerate(chords)]
-    pitches = [n.pitch for n in notes] + [p for _, _, chord in spans for p in chord.voicing]
-    low, high = min(pitches) - 1, max(pitches) + 1
+    pitched = [b for b in band if b.part != "drums"]
+    drums = [b for b in band if b.part == "drums"]
+    pitches = [n.pitch for n in notes] + ([b.pitch for b in pitched] if band else
+                                          [p for _, _, chord in spans for p in chord.voicing])
+    low, high = min(pitches) - (3 if drums else 1), max(pitches) + 1
     written = []
     for page, path in enumerate(page_paths(out, pages)):
         first_row = page * ROWS_PER_PAGE
@@ -150,8 +178,8 @@ def plot_piano_roll(notes: Sequence[RollNote], chords: Sequence[RollChord], beat
                                                           row_inches * page_rows + top_inches), squeeze=False)
         for i, ax in enumerate(axes[:, 0]):
             _draw_row(ax, first_row + i, notes, spans, beats_per_bar, bars_per_row, low, high,
-                      last=i == page_rows - 1)
-        _decorate(fig, title + (f" (page {page + 1} of {pages})" if pages > 1 else ""), top_inches)
+                      last=i == page_rows - 1, band=band)
+        _decorate(fig, title + (f" (page {page + 1} of {pages})" if pages > 1 else ""), top_inches, bool(band))
         try:
             with replaced(path) as target:
                 fig.savefig(target, dpi=dpi, format=path.suffix.lstrip(".").lower())
@@ -163,7 +191,7 @@ def plot_piano_roll(notes: Sequence[RollNote], chords: Sequence[RollChord], beat
     return written
 
 
-def _draw_row(ax, row, notes, spans, beats_per_bar, bars_per_row, low, high, last) -> None:
+def _draw_row(ax, row, notes, spans, beats_per_bar, bars_per_row, low, high, last, band=()) -> None:
     from matplotlib.patches import Rectangle
 
     row_beats = bars_per_row * beats_per_bar
@@ -181,12 +209,21 @@ def _draw_row(ax, row, notes, spans, beats_per_bar, bars_per_row, low, high, las
     for onset, stop, chord in spans:
         if onset < end - 1e-9 and stop > start + 1e-9:
             left, right = max(onset, start), min(stop, end)
-            for pitch in chord.voicing:
+            for pitch in (chord.voicing if not band else ()):
                 ax.add_patch(Rectangle((left + 0.03, pitch - 0.35), right - left - 0.06, 0.7, facecolor="#ced4da",
                                        edgecolor="none", alpha=0.7, zorder=2))
             if start - 1e-9 <= onset:
                 ax.text(onset + 0.05, high + 0.9, chord.symbol, fontsize=9, fontweight="bold", va="bottom",
                         ha="left", clip_on=False)
+    for b in band:
+        if not start - 1e-9 <= b.onset < end - 1e-9:
+            continue
+        if b.part == "drums":  # a tick under the roll
+            ax.plot([b.onset, b.onset], [low - 0.4, low + 0.6], color=DRUM_TICK, lw=0.5, zorder=2)
+        else:
+            ax.add_patch(Rectangle((b.onset + 0.02, b.pitch - 0.35), max(0.02, min(b.duration, end - b.onset) - 0.04),
+                                   0.7, facecolor=BAND_COLOURS.get(b.part, "#ced4da"), edgecolor="none", alpha=0.7,
+                                   zorder=2))
     for n in notes:
         if start - 1e-9 <= n.onset < end - 1e-9:
             ax.add_patch(Rectangle((n.onset, n.pitch - 0.4), min(n.duration, end - n.onset), 0.8,
@@ -212,13 +249,17 @@ def _draw_row(ax, row, notes, spans, beats_per_bar, bars_per_row, low, high, las
         ax.spines[spine].set_visible(False)
 
 
-def _decorate(fig, title: str, top_inches: float) -> None:
+def _decorate(fig, title: str, top_inches: float, band: bool = False) -> None:
     from matplotlib.patches import Patch
 
     legend = [Patch(facecolor=colour, edgecolor="black", label=ELEMENT_TYPES[kind]) for kind, colour in TYPE_COLOURS.items()]
-    legend.append(Patch(facecolor="#ced4da", edgecolor="none", label="comp (the chord's voicing)"))
+    if band:
+        legend.append(Patch(facecolor=BAND_COLOURS["piano"], edgecolor="none", label="piano"))
+        legend.append(Patch(facecolor=BAND_COLOURS["bass"], edgecolor="none", label="bass (drums: ticks below)"))
+    else:
+        legend.append(Patch(facecolor="#ced4da", edgecolor="none", label="comp (the chord's voicing)"))
     height = fig.get_figheight()
-    fig.legend(handles=legend, loc="upper right", ncol=5, fontsize=8, frameon=False, bbox_to_anchor=(1, 1))
+    fig.legend(handles=legend, loc="upper right", ncol=len(legend), fontsize=8, frameon=False, bbox_to_anchor=(1, 1))
     if title:
         fig.text(0.01, 1 - 0.12 / height, title, ha="left", va="top", fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 1 - top_inches / height), h_pad=2.5)  # the title and legend stay clear

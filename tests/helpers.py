@@ -223,7 +223,7 @@ class LiveRun:
 
         path = (tmp_path or Path(os.environ.get("TMPDIR", "/tmp"))) / f"liverun-{os.getpid()}-{id(self)}.toml"
         # the session tests' comp is the pads style, the block chords they were written for (no bass, no
-        # drums), unless the test sets [band] itself (tests/live/test_band.py)
+        # drums), unless the test sets [band] itself (tests/live/test_live_band.py)
         band = "" if "[band]" in config_text else '[band]\nstyle = "pads"\n'
         path.write_text(f'[model]\npath = "{model}"\n[improviser]\nseed = {seed}\n{band}{config_text}\n')
         self.config = load_config(path)

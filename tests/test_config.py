@@ -33,6 +33,13 @@ def write(tmp_path, text):
     ("[midi]\nbackend = \"oss\"\n", r"\[midi\] backend must be one of"),
     ("[melody]\nlow = 60\nhigh = 65\n", r"\[melody\] high must be at least an octave above"),
     ("[comp]\nchannel = 1\n", r"\[comp\] channel must differ from \[melody\] channel"),
+    ("[band]\nbass_channel = 2\n", r"\[band\] bass_channel must differ from \[comp\] channel \(2\)"),
+    ("[band]\ndrums_channel = 1\n", r"\[band\] drums_channel must differ from \[melody\] channel \(1\)"),
+    ("[band]\nstyle = \"polka\"\n", r"\[band\] style must be one of \"swing\", \"up\""),
+    ("[band]\nstyle = \"waltz\"\n[harmony]\nbeats_per_bar = 4\n",
+     r"\[harmony\] beats_per_bar is 4, but \[band\] style 'waltz' is played in 3/4: set it to 0 \(the style's\) or 3"),
+    ("[band]\nbass_low = 40\nbass_high = 48\n", r"\[band\] bass_high must be at least an octave above"),
+    ("[controls]\nmute_drums = 20\n", r"\[controls\] mute_drums uses CC 20, as does \[controls\] temperature"),
     ("[clock\nbpm = 1\n", r"not valid TOML"),
     ("clock = 3\n", r"clock must be a \[clock\] table"),
 ])
@@ -76,3 +83,11 @@ def test_a_progression_of_more_than_1024_bars_is_refused(tmp_path):
     config = load_config(write(tmp_path, '[harmony]\nprogression = "' + "| C7 " * 10_000 + '|"\n'))
     with pytest.raises(ConfigError, match=r"\[harmony\] progression: the progression has 10000 bars; at most 1024"):
         config.progression()
+
+
+def test_a_style_sets_the_meter_and_a_muted_style_frees_its_channels(tmp_path):
+    assert load_config(write(tmp_path, '[band]\nstyle = "waltz"\n')).beats_per_bar == 3
+    assert load_config(write(tmp_path, '[band]\nstyle = "swing"\n')).beats_per_bar == 4
+    assert load_config(write(tmp_path, '[harmony]\nbeats_per_bar = 5\n[band]\nstyle = "pads"\n')).beats_per_bar == 5
+    # no bass plays: its channel may be another part's
+    assert load_config(write(tmp_path, '[band]\nbass = false\nbass_channel = 2\n'))["band.bass_channel"] == 2

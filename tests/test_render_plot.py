@@ -178,3 +178,44 @@ def test_a_solo_longer_than_a_page_goes_on_more_pages(tmp_path):
     # six rows of eight bars a page: bar 49 starts page 2
     assert sorted(p.name for p in tmp_path.glob("long*.png")) == ["long-2.png", "long.png"]
     assert "long-2.png" in done.stdout
+
+
+@pytest.mark.parametrize("style, bars", [("swing", 32), ("ballad", 8), ("bossa", 8), ("waltz", 8)])
+def test_generate_with_the_band_writes_four_tracks_and_a_wav_in_which_all_four_sound(tmp_path, style, bars):
+    """Each part is heard: the take rendered without it differs from the whole take by a share of its sound
+    (FluidSynth renders a file the same way every time, so what changes is that part alone)."""
+    from audio import read_wav
+
+    need("fluidsynth")
+    out = tmp_path / "band.mid"
+    result = jazzd("generate", "--bars", bars, "--style", style, "--seed", 4, "-o", out, "--render")
+    assert result.returncode == 0, result.stderr
+    midi = mido.MidiFile(out)
+    assert [t.name for t in midi.tracks] == ["jazzd", "Melody", "Piano", "Bass", "Drums"]
+    channels = {t.name: {m.channel for m in t if m.type == "note_on"} for t in midi.tracks[1:]}
+    assert channels == {"Melody": {0}, "Piano": {1}, "Bass": {2}, "Drums": {9}}
+    whole, _ = read_wav(out.with_suffix(".wav"))
+    level = np.sqrt(np.mean(whole ** 2))
+    for k, track in enumerate(midi.tracks[1:], start=1):
+        without = mido.MidiFile(type=1, ticks_per_beat=midi.ticks_per_beat)
+        without.tracks.extend(t for i, t in enumerate(midi.tracks) if i != k)
+        path = tmp_path / f"without-{track.name}.mid"
+        without.save(path)
+        rendered = jazzd("render", path, "-o", path.with_suffix(".wav"))
+        assert rendered.returncode == 0, rendered.stderr
+        rest, _ = read_wav(path.with_suffix(".wav"))
+        n = min(len(rest), len(whole))
+        part = np.sqrt(np.mean((whole[:n] - rest[:n]) ** 2))
+        assert part > 0.1 * level, f"{track.name}: {20 * np.log10(part / level):.1f} dB of the whole take"
+
+
+def test_generate_plot_draws_the_band_faintly_under_the_solo(tmp_path):
+    import matplotlib.image
+
+    out = tmp_path / "band.mid"
+    result = jazzd("generate", "--bars", 4, "--seed", 1, "-o", out, "--plot", tmp_path / "roll.png")
+    assert result.returncode == 0, result.stderr
+    image = matplotlib.image.imread(tmp_path / "roll.png")[..., :3]
+    bass_colour = np.array([0xd9, 0xa0, 0x66]) / 255  # the bass's notes, faint (alpha 0.7 over the rows)
+    faint = 0.7 * bass_colour + 0.3 * np.array([1.0, 1.0, 1.0])
+    assert np.any(np.all(np.abs(image - faint) < 0.03, axis=-1)), "no bass note drawn"

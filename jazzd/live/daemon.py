@@ -360,6 +360,9 @@ class Daemon:
                  "MIDI clock" if session.midi_clock else f"{self.clock.bpm:g} BPM",
                  session.harmony.lead_sheet, config["model.path"], self.model.n_values,
                  session.improviser.temperature, seed)
+        if session.band is not None:
+            log.info("band: %s (%s)", session.band.style.name, ", ".join(
+                f"{name} on channel {part.channel + 1}" for name, part in session.parts.items()))
         if self.input_port is not None:
             log.info("listening on %s: input mode %s, clock %s, harmony %s", self.input_port.name,
                      session.interplay.mode, config["clock.source"], config["harmony.source"])

@@ -20,7 +20,8 @@ lines alike:
 - approach: the share of last-beat-of-bar notes a step or half step from the next
   bar's downbeat note;
 - mean_interval: the mean absolute interval of the moves (semitones);
-- range: the lowest to the highest note (semitones), of each stretch of 32 bars.
+- range: the lowest to the highest note (semitones), of each whole stretch of 32 bars
+  (a line's last, shorter stretch is left out: its range would look narrow).
 """
 
 from __future__ import annotations
@@ -67,12 +68,15 @@ def _chords_by_beat(midi_path: Path) -> tuple[list[tuple[int, str]], int]:
     """(beat, music21 figure) of each chord change of a WJazzD MIDI file (Text events), and its ticks per beat."""
     midi = mido.MidiFile(midi_path)
     changes = []
-    for track in midi.tracks:
-        tick = 0
+    for track in midi.tracks:  # the chords' track: its Text events sit beside Markers (the conductor's are credits)
+        tick, texts, markers = 0, [], set()
         for msg in track:
             tick += msg.time
-            if msg.type == "text" and msg.text and tick % midi.ticks_per_beat == 0:
-                changes.append((tick // midi.ticks_per_beat, msg.text))
+            if msg.type == "marker":
+                markers.add(tick)
+            elif msg.type == "text" and msg.text and tick % midi.ticks_per_beat == 0:
+                texts.append((tick, msg.text))
+        changes += [(t // midi.ticks_per_beat, text) for t, text in texts if t in markers]
     changes.sort()
     return changes, midi.ticks_per_beat
 
@@ -169,9 +173,10 @@ def line_counts(beats) -> dict[str, int]:
     previous_chord = None
     stretch: list[int] = []
     stretch_bar = None
+    last_bar = None
 
-    def close_stretch():
-        if len(stretch) >= 2:
+    def close_stretch():  # only a whole stretch: a line's last few bars would make its range look narrow
+        if len(stretch) >= 2 and last_bar - stretch_bar + 1 >= RANGE_BARS:
             c["ranges"] += 1
             c["range_sum"] += max(stretch) - min(stretch)
 
@@ -179,6 +184,7 @@ def line_counts(beats) -> dict[str, int]:
         if stretch_bar is None or beat.bar - stretch_bar >= RANGE_BARS:
             close_stretch()
             stretch, stretch_bar = [], beat.bar
+        last_bar = beat.bar
         pitch = beat.pitch
         changed = beat.chord is not None and (previous_chord is None or beat.chord.symbol != previous_chord.symbol)
         previous_chord = beat.chord if beat.chord is not None else previous_chord
@@ -229,3 +235,38 @@ def figures(counts: dict) -> dict[str, float]:
 FIGURES = (("roots", "chord changes on the chord's bass %", True), ("steps", "moves of 1-2 semitones %", True),
            ("chromatic", "moves of 1 semitone %", True), ("approach", "last beats a step from the downbeat %", True),
            ("mean_interval", "mean absolute interval", False), ("range", f"range over {RANGE_BARS} bars", False))
+
+
+# -- jazzd's band over a corpus's chords (jazzd evaluate) -----------------------------------------------
+
+def band_over(measures, bass_choice, seed: int) -> tuple[dict, list[float]] | None:
+    """The band's bass and piano over the chords of real measures (their bars, once, at 120 BPM, no humanize;
+    style swing, the waltz in 3/4): the bass line's counts (line_counts) and the piano's movement from each
+    voicing to the next (semitones a voice, jazzd.core.band.comping.movement). None for bars in another meter.
+    """
+    import numpy as np
+
+    from jazzd.core.band.comping import movement
+    from jazzd.core.band.section import RhythmSection
+    from jazzd.core.band.styles import style
+    from jazzd.core.harmony import progression_from_json, progression_to_json
+
+    harmony = progression_from_json(progression_to_json(measures), "held-out chords")
+    bpb = harmony.beats_per_bar
+    if bpb not in (3, 4):
+        return None
+    section = RhythmSection(style("waltz" if bpb == 3 else "swing"), harmony, np.random.default_rng(seed), bass_choice=bass_choice,
+                            parts=("bass", "piano"), humanize_ms=0.0)
+    notes = section.notes_until(len(measures) * bpb, 120.0)
+    beats = []
+    for part, note in notes:
+        if part == "bass" and note.onset < len(measures) * bpb:
+            at = round(note.onset)
+            beats.append(BassBeat(int(at // bpb), int(at % bpb), bpb, note.pitch, harmony.chord_at(at)))
+    strokes: dict[float, list[int]] = {}
+    for part, note in notes:
+        if part == "piano":
+            strokes.setdefault(round(note.onset, 6), []).append(note.pitch)
+    voicings = [tuple(sorted(p)) for _, p in sorted(strokes.items())]
+    moves = [movement(a, b) for a, b in zip(voicings, voicings[1:])]
+    return line_counts(beats), moves

@@ -473,10 +473,54 @@ def goals(prediction: dict, solos: dict) -> dict[str, bool | None]:
     return {goal: (bool(met) if judged else None) for goal, met in results.items()}
 
 
+BAND_SHARE_POINTS = 5.0  # the bass's shares within this many points of the corpus's walking lines' ...
+BAND_RELATIVE = 0.15  # ... and its mean interval and range within this share
+BAND_VOICE_MOVE = 3.0  # the piano's voicings move by at most this many semitones a voice, on average
+
+
+def band_report(bass_choice, solos, count: int = SOLOS, bars: int = BARS, seed: int = 0) -> dict:
+    """The band over held-out solos' chords: the bass line's figures next to the Weimar bass corpus's
+    (jazzd.pipeline.basscorpus: its walking lines, and these solos' own lines where the corpus has them), and
+    the piano's voice leading.
+
+    Args:
+        bass_choice: the walking bass (jazzd.core.band.bass.BassChoice), with the corpus figures of its fit.
+        solos: the held-out pieces (the same solos, and the same first bars, as solo_report's).
+    """
+    from jazzd.pipeline.basscorpus import FIGURES, add_counts, band_over, figures
+
+    chosen = [p for p in solos if len(max(p.runs(), key=len)) >= min(bars, 8)][:count]
+    generated, moves = [], []
+    for i, piece in enumerate(chosen):
+        played = band_over(first_bars(piece, bars), bass_choice, seed + i)
+        if played is None:  # a meter the band has no style for (5/4...)
+            continue
+        generated.append(played[0])
+        moves += played[1]
+    corpus = (bass_choice.corpus or {}).get("figures", {}).get("walking")
+    held = (bass_choice.corpus or {}).get("held_out_counts", {})
+    real = [held[p.spec.path.name] for p in chosen if p.spec.path.name in held]
+    gen = figures(add_counts(*generated)) if generated else None
+    goals = {}
+    if corpus and gen:
+        for key, label, share in FIGURES:
+            bound = f"within {BAND_SHARE_POINTS:g} points" if share else f"within {BAND_RELATIVE:.0%}"
+            met = (abs(gen[key] - corpus[key]) <= BAND_SHARE_POINTS if share
+                   else abs(gen[key] - corpus[key]) <= BAND_RELATIVE * corpus[key])
+            goals[f"bass: {label} {bound} of the corpus's walking lines"] = bool(met)
+    voice_move = float(np.mean(moves)) if moves else float("nan")
+    if moves:
+        goals[f"piano: voicings move at most {BAND_VOICE_MOVE:g} semitones a voice on average"] = \
+            voice_move <= BAND_VOICE_MOVE
+    return {"solos": len(chosen), "bars": bars, "seed": seed, "corpus": corpus,
+            "real": figures(add_counts(*real)) if real else None, "real_solos": len(real), "generated": gen,
+            "voice_movement": voice_move, "voicings": len(moves) + (1 if moves else 0), "goals": goals}
+
+
 def quality_report(model, pieces, *, training_pieces=None, count: int = SOLOS, bars: int = BARS,
                    temperature: float = 1.0, top_p: float = TOP_P, seed: int = 0, low: int = 52,
-                   high: int = 81, timing: str = "players") -> dict:
-    """The whole report: {"prediction", "solos", "goals", "held_out"}.
+                   high: int = 81, timing: str = "players", bass_choice=None) -> dict:
+    """The whole report: {"prediction", "solos", "goals", "held_out"}, and "band" with a bass_choice.
 
     Args:
         model: a loaded jazzd.core.modeldir.ModelDir.
@@ -486,6 +530,8 @@ def quality_report(model, pieces, *, training_pieces=None, count: int = SOLOS, b
         count, bars: how many held-out solos, and how many bars of each, are compared with generated ones.
         temperature, top_p, seed: of the generated solos. low, high: their pitch range (MIDI note numbers).
         timing: where the generated solos' onsets fall: "players" (the model's learned timing) or "grid".
+        bass_choice: the band's walking bass (jazzd.core.band.bass.BassChoice): the band is played over the
+            same solos' chords (band_report); None: no band section.
     """
     conditioned = model.weights.context_width > 0
     own = training_pieces is None
@@ -502,8 +548,11 @@ def quality_report(model, pieces, *, training_pieces=None, count: int = SOLOS, b
     prediction = prediction_report(model, held_out, data.train_runs, pieces)
     solos_report = solo_report(model, solos, data.train_runs, count, bars, temperature, top_p, seed, low, high,
                                timing)
-    return {"held_out": described, "prediction": prediction, "solos": solos_report,
-            "goals": goals(prediction, solos_report)}
+    report = {"held_out": described, "prediction": prediction, "solos": solos_report,
+              "goals": goals(prediction, solos_report)}
+    if bass_choice is not None:
+        report["band"] = band_report(bass_choice, solos, count, bars, seed)
+    return report
 
 
 def format_quality_report(report: dict) -> str:
@@ -539,4 +588,28 @@ def format_quality_report(report: dict) -> str:
     lines.append("")
     for goal, met in report["goals"].items():
         lines.append(f"[{'met' if met else 'MISSED' if met is False else f'not judged: under {MIN_VERDICT_BARS} bars'}] {goal}")
+    if "band" in report:
+        lines += [""] + format_band_report(report["band"])
     return "\n".join(lines)
+
+
+def format_band_report(b: dict) -> list[str]:
+    """The band section's lines: the bass's figures beside the corpus's, the piano's voice leading, the goals."""
+    from jazzd.pipeline.basscorpus import FIGURES
+
+    lines = [f"the band over the same {b['solos']} solos' chords ({b['bars']} bars each, style swing, seeds "
+             f"{b['seed']}..{b['seed'] + max(0, b['solos'] - 1)}; the waltz in 3/4): the walking bass against the "
+             "Weimar bass corpus"]
+    lines.append(f"{'bass figure':<42}{'corpus (walking)':>17}{'these solos':>13}{'generated':>11}")
+
+    def cell(d, key, width):
+        return f"{d[key]:>{width}.2f}" if d and d.get(key) == d.get(key) and d.get(key) is not None else f"{'-':>{width}}"
+    for key, label, _ in FIGURES:
+        lines.append(f"{label:<42}{cell(b['corpus'], key, 17)}{cell(b['real'], key, 13)}{cell(b['generated'], key, 11)}")
+    lines.append(f"(these solos: the corpus's own bass lines under {b['real_solos']} of them)")
+    lines.append(f"piano: {b['voicings']} voicings, moving {b['voice_movement']:.2f} semitones a voice on average "
+                 "from one to the next")
+    lines.append("")
+    for goal, met in b["goals"].items():
+        lines.append(f"[{'met' if met else 'MISSED'}] {goal}")
+    return lines

@@ -34,7 +34,7 @@ BPM = 120
 # of onsets within 30 ms (the bound is 90 %). What these tests check is the synth's timing, so: the grid
 ONSETS_ON_THE_GRID = "grid"
 # ... and the band's block chords only: its drums and bass put onsets a few ms apart (humanize), one onset to the
-# detector; the band's sound is checked by tests/live/test_band.py
+# detector; the band's sound is checked by tests/test_render_plot.py
 BLOCK_CHORDS = "pads"
 RELEASE_S = 0.4  # after a note-off: the release and the reverb fall below -40 dBFS within this
 HAS_SOUNDFONT = any(os.path.exists(p) for p in SOUNDFONT_PATHS)

@@ -170,3 +170,27 @@ def test_temperature_zero_plays_no_loop_over_held_out_solos():
     report = solo_report(model, pieces, [], count=3, bars=32, temperature=0.0)
     assert report["solos"] == 3 and report["values"] > 3 * 32
     assert report["longest_loop"]["length"] == 0, report["longest_loop"]
+
+
+def test_the_band_over_held_out_chords_is_judged_against_the_corpus_of_its_bass_model():
+    """band_report on three Weimar solos with the bundled bass: every figure measured, beside the corpus's, each
+    goal judged, the piano's voicings led; and the report prints them."""
+    from jazzd.core.band.bass import BassChoice
+    from jazzd.pipeline.evaluate import band_report, format_band_report
+    from helpers import WJAZZD
+
+    pieces = collect([WJAZZD / n for n in ("ArtPepper_Anthropology_001.mid", "ArtPepper_BluesForBlanche_002.mid",
+                                           "ArtPepper_InAMellowTone_004.mid")], workers=1, progress=None,
+                     report=lambda line: None).pieces
+    choice = BassChoice.load(ROOT / "models" / "bass")
+    report = band_report(choice, pieces, count=3, bars=16, seed=0)
+    assert report["solos"] == 3 and report["corpus"] == choice.corpus["figures"]["walking"]
+    gen = report["generated"]
+    assert all(not math.isnan(v) for k, v in gen.items() if k != "range")  # 16 bars: no whole 32-bar stretch
+    assert 20 < gen["roots"] < 80 and 1.5 < gen["mean_interval"] < 6
+    assert 0 < report["voice_movement"] <= 3.0 and report["voicings"] > 40
+    assert len(report["goals"]) == 7 and report["goals"]["piano: voicings move at most 3 semitones a voice on average"]
+    again = band_report(choice, pieces, count=3, bars=16, seed=0)
+    assert again["generated"] == gen  # one seed, one band
+    text = "\n".join(format_band_report(report))
+    assert "corpus (walking)" in text and "[met] piano" in text and "moves of 1 semitone %" in text

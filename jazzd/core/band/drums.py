@@ -6,8 +6,9 @@ phrase (every PHRASE_BARS bars) or a chorus (the progression's start) plays the
 style's fill from its first hit on; the bar before the halfway point of a phrase
 plays its last beat only. The downbeat after a full fill gets a crash with the kick.
 Off-beat eighths are swung by the style's swing ratio at the tempo
-(styles.swing_ratio), and every hit is moved by at most the humanize bound and its
-velocity by a little, so the grid is felt, not heard.
+(styles.swing_ratio), and the hits of each grid point are moved together by at most
+the humanize bound (the drummer's limbs land together; the bass and the piano move
+on their own), their velocities by a little, so the grid is felt, not heard.
 """
 
 from __future__ import annotations
@@ -68,10 +69,13 @@ def drum_notes(style: Style, bar_start: float, fill: str, crash: bool, swing_sha
     """
     out = []
     scale = velocity / 100.0 * style.drum_velocity_scale
+    shifts: dict[float, float] = {}  # one move per grid point: the drummer's limbs land together
     for hit in bar_hits(style, fill, crash, rng):
         at = swung(hit.at, swing_share) if style.swing else hit.at
-        shift = float(rng.uniform(-humanize_beats, humanize_beats)) if humanize_beats else 0.0
-        onset = max(bar_start + at + shift, 0.0)
+        key = round(at, 6)
+        if key not in shifts:
+            shifts[key] = float(rng.uniform(-humanize_beats, humanize_beats)) if humanize_beats else 0.0
+        onset = max(bar_start + at + shifts[key], 0.0)
         v = int(round(hit.velocity * scale + rng.integers(-VELOCITY_SPREAD, VELOCITY_SPREAD + 1)))
         out.append(Note(onset, hit.length, hit.drum, min(127, max(1, v))))
     return out

@@ -20,7 +20,7 @@ from collections import deque
 
 import numpy as np
 
-from jazzd.core.band.bass import BassChoice, BassContext, bass_pitch_class, center_of, kind_of
+from jazzd.core.band.bass import CENTER_NOTES, BassChoice, BassContext, bass_pitch_class, center_of, kind_of
 from jazzd.core.band.comping import Voicer
 from jazzd.core.band.drums import drum_notes, fill_of
 from jazzd.core.band.styles import CompHit, Style, swing_ratio, swung
@@ -30,7 +30,6 @@ from jazzd.core.timeline import Note
 PARTS = ("bass", "drums", "piano")
 BASS_LEGATO = 0.92  # a walking quarter note's length, of the beat
 ANTICIPATION_TIE = 0.5  # beats an anticipation holds into the next bar; that bar's strokes begin after it
-RECENT_BASS = 8
 
 
 def _legato(length: float, humanize: float) -> float:
@@ -82,7 +81,7 @@ class RhythmSection:
         self.chorus_bars = int(round(harmony.length_beats / self.beats_per_bar)) if not self.live else None
         self._bar = 0  # the next bar to make
         self._from = 0.0  # notes before this beat are not handed out (a restart inside a bar)
-        self._bass_recent: deque[int] = deque(maxlen=RECENT_BASS)
+        self._bass_recent: deque[int] = deque(maxlen=CENTER_NOTES)
         self._last_bass_chord: str | None = None
         self._anticipated = False
         self._fill_before = "none"
