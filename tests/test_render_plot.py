@@ -180,7 +180,7 @@ def test_a_solo_longer_than_a_page_goes_on_more_pages(tmp_path):
     assert "long-2.png" in done.stdout
 
 
-@pytest.mark.parametrize("style, bars", [("swing", 32), ("ballad", 8), ("bossa", 8), ("waltz", 8)])
+@pytest.mark.parametrize("style, bars", [("swing", 32), ("ballad", 32), ("bossa", 32), ("waltz", 32)])
 def test_generate_with_the_band_writes_four_tracks_and_a_wav_in_which_all_four_sound(tmp_path, style, bars):
     """Each part is heard: the take rendered without it differs from the whole take by a share of its sound
     (FluidSynth renders a file the same way every time, so what changes is that part alone)."""

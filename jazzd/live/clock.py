@@ -116,6 +116,7 @@ RUNAWAY_PULSES = 2 * PPQN
 RUNAWAY_BPM = 1250.0  # refused above this (MAX_BPM plus the bunching of pulses into JACK periods) ...
 RUNAWAY_MIN_S = 0.004  # ... read over at least this long (about a JACK period of 256 frames)
 BUNCH_S = 0.001  # arrivals this close share one bunch
+RUNAWAY_RECOVER_S = 0.5  # a refused clock is followed again once it has come within MAX_BPM for this long
 
 
 class MidiClock:
@@ -158,6 +159,7 @@ class MidiClock:
         self._times_line: tuple[float, float] | None = None  # _refit's line through _times (t0, period), or None
         self._arrived: collections.deque[float] = collections.deque(maxlen=RUNAWAY_PULSES)  # followed or refused
         self.refused_bpm: float | None = None  # the tempo of a clock refused as a runaway (see pulse), while it is
+        self._too_fast_s = -math.inf  # the last arrival that came too fast (refusing, or keeping a refusal)
         self.lost_pulses = 0  # pulses counted as lost on the way in, since the clock was made
         self.last_loss: tuple[int, float] | None = None  # (pulses, gap in seconds) of the last loss counted
         self._lock = threading.Lock()
@@ -256,6 +258,10 @@ class MidiClock:
         with self._lock:
             self._arrived.append(t)
             bpm = self._arrival_bpm()
+            whole = self._arrival_bpm(whole=True)
+            if (bpm is not None and bpm > RUNAWAY_BPM) or (self.refused_bpm is not None and (whole is None
+                                                                                             or whole > MAX_BPM)):
+                self._too_fast_s = t
             if self.refused_bpm is None and bpm is not None and bpm > RUNAWAY_BPM:
                 self.refused_bpm = bpm
                 if self.running:
@@ -264,10 +270,10 @@ class MidiClock:
                 return False
             if self.refused_bpm is not None:
                 # back only when the whole window comes within MAX_BPM, its first bunch counted too (without
-                # it, a window that held one bunch and the start of the next looked slow)
-                whole = self._arrival_bpm(whole=True)
-                if whole is None or whole > MAX_BPM:
-                    self.refused_bpm = bpm if bpm is not None else self.refused_bpm
+                # it, a window that held one bunch and the start of the next looked slow), and has for
+                # RUNAWAY_RECOVER_S (a runaway sender that falters a moment is not back)
+                if whole is None or whole > MAX_BPM or t - self._too_fast_s < RUNAWAY_RECOVER_S:
+                    self.refused_bpm = bpm if bpm is not None and bpm > MAX_BPM else self.refused_bpm
                     return False
                 self.refused_bpm = None
             previous_s = self._last_pulse_s

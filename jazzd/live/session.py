@@ -245,8 +245,7 @@ class Session:
                     self._lapsed_at = self.clock.position_beats
                     self.scheduler.silence()  # the solo stays queued, due as the sane pulses come
                     self._strike_sounding_chord(self._lapsed_at)
-                self._refused_said_s = -math.inf
-            if t_s - self._refused_said_s >= RUNAWAY_WARNING_S:
+            if t_s - self._refused_said_s >= RUNAWAY_WARNING_S:  # over every refusal: one a second at most
                 self._refused_said_s = t_s
                 log.warning("MIDI clock at %.0f BPM refused (at most %.0f BPM): not followed until it slows down%s",
                             refused, MAX_BPM, "" if self._lapsed_at is None

@@ -414,8 +414,9 @@ def test_a_jazzd_stalled_for_10_s_reads_the_waiting_pulses_sends_nothing_stale_a
     def place(t):  # the DAW's beat when a message was heard: at least (by the stamps after the sends), at most
         return float(np.interp(t, sent, beats)), float(np.interp(t, pulses, beats))
 
-    after = [(t, m) for t, m in s.received if t > resumed]
-    # chords and program changes are due on bar lines: none heard more than a beat after its bar line
+    after = [(t, m) for t, m in s.received if resumed < t < sender_ok_until]
+    # chords and program changes are due on bar lines: none heard more than a beat after its bar line (up to where
+    # the test's sender fell behind: a busy fresh-clone run's stalled for 1 s, then sent the pulses due at once)
     barred = [(place(t), m) for t, m in after if (m.type == "note_on" and m.velocity and m.channel == 1)
               or m.type == "program_change"]
     assert barred, "no chord after it woke"
@@ -427,7 +428,7 @@ def test_a_jazzd_stalled_for_10_s_reads_the_waiting_pulses_sends_nothing_stale_a
     where = align_heard([n for _, n in melody], [n for n, _ in expected], start=0, lost_share=TRANSPORT_LOST_SHARE)
     assert where, f"not the seeded solo: heard {[n for _, n in melody]}, the solo {[n for n, _ in expected][:80]}"
     late = [(round(place(t)[0] - expected[i][1], 2), n) for (t, n), i in zip(melody, where)
-            if t > resumed and place(t)[0] - expected[i][1] > 1.0]
+            if resumed < t < sender_ok_until and place(t)[0] - expected[i][1] > 1.0]
     assert not late, f"melody notes more than a beat late: {late}"
     # on the DAW's beat within a bar of waking: the chords from then on (while the test's sender kept time) come on
     # their bar lines, never a pulse early
