@@ -1,13 +1,19 @@
-"""End to end through a real MIDI server: onset error at a receiving JACK client, jazzd next to a bare sender.
+"""End to end through a real MIDI server: where each note lands on the JACK frame clock, jazzd next to a bare sender.
 
 On the benchmarks' own JACK dummy server (non-real-time, 48 kHz), a client
-(the tests' jack_session.Receiver: polled, stamped from python-rtmidi's own
-delta times) timestamps every note-on as it arrives; the onset error is each arrival's
-distance from its eighth-note grid point (the grid fitted to the median
-arrival, so the constant latency drops out). jazzd (the all-eighths benchmark
-model, 240 BPM) and the bare reference sender (bench/reference_sender.py, sleep
-then spin) play the same rhythm to the same client in the same run. Also
-reports the period and the xruns the server logged.
+(the tests' jack_session.Receiver, with the cycle start and frame offset of every
+message it reads) hears jazzd (the all-eighths benchmark model, 240 BPM, its
+JACK output writing every message at its frame: jazzd.live.jackoutput) and then
+the bare reference sender (bench/reference_sender.py: python-rtmidi, sleep then
+spin, each message sent at its due time) play the same rhythm, once with the
+other core idle and once with it busy. The onset error of a note-on is, in
+frames, where it landed against its target: jazzd's due time plus the latency
+it states, the reference's due time (python-rtmidi has no latency to state:
+its note lands at the start of the cycle after it was sent). Notes whose target
+fell in a gap the server left by beginning a cycle late are counted apart (no
+sender could land them). Also the grid error in milliseconds as before (each
+arrival against the eighth-note grid through the median arrival), the period
+and the xruns the server logged.
 
     python bench/e2e_jack.py [--seconds 60] [--period 256]
 """
@@ -25,19 +31,24 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (BENCH_SERVER, ROOT, bench_model, count_xruns, fmt_ms, machine, print_table, stats,  # noqa: E402
-                    use_tests_helpers)
+from common import (BENCH_SERVER, ROOT, BusyCore, bench_model, count_xruns, fmt_ms, machine,  # noqa: E402
+                    print_table, stats, use_tests_helpers)
 
 BPM = 240
 EIGHTH = 60 / BPM / 2
+REFERENCE = "reference sender (python-rtmidi, sleep then spin)"
 
 
 def onset_errors(arrivals) -> np.ndarray:
-    """Distance of each arrival from the eighth-note grid through the median arrival phase."""
+    """Distance of each arrival from the eighth-note grid through the median arrival phase, seconds."""
     t = np.sort(np.array(arrivals))
     k = np.round((t - t[0]) / EIGHTH)
     residual = (t - t[0]) - k * EIGHTH
     return np.abs(residual - np.median(residual))
+
+
+def fmt_frames(x: float) -> str:
+    return f"{x:,.1f} frames"
 
 
 def main(argv=None) -> dict:
@@ -46,43 +57,64 @@ def main(argv=None) -> dict:
     parser.add_argument("--period", type=int, default=256)
     args = parser.parse_args(argv)
     use_tests_helpers()
-    from jack_session import LISTENER, Receiver, running_jack_server
+    from jack_session import LISTENER, Receiver, frame_errors, running_jack_server
 
     os.environ["JACK_DEFAULT_SERVER"] = BENCH_SERVER
-    results = {}
+    frames, grid, server_late = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         log = tmp / "jackd.log"
         with running_jack_server(args.period, BENCH_SERVER, log):
             model = bench_model(tmp / "eighths", eighths=True)
             config = tmp / "config.toml"
-            config.write_text(f'[model]\npath = "{model}"\n[midi]\ninput = "off"\n')
+            config.write_text(f'[model]\npath = "{model}"\n[midi]\ninput = "off"\n[band]\nstyle = "pads"\n')
             bars = round(args.seconds * BPM / 60 / 4)
-
-            receiver = Receiver()
-            subprocess.run([sys.executable, "-m", "jazzd.cli", "run", "--config", str(config), "--backend", "jack",
-                            "--output", LISTENER, "--bpm", str(BPM), "--bars", str(bars), "--seed", "1",
-                            "--log-level", "warning"], check=True, cwd=ROOT)
-            time.sleep(0.2)
-            receiver.close()
-            results["jazzd"] = stats(onset_errors([t for t, _ in receiver.notes()]))
-
-            receiver = Receiver()
-            subprocess.run([sys.executable, os.path.join(ROOT, "bench", "reference_sender.py"), "spin", str(BPM),
-                            str(args.seconds), str(tmp / "ref.csv"), "--connect", LISTENER], check=True)
-            time.sleep(0.2)
-            receiver.close()
-            results["reference sender (sleep then spin)"] = stats(onset_errors([t for t, _ in receiver.notes()]))
+            for load in ("idle", "busy"):
+                for sender in ("jazzd", REFERENCE):
+                    timing = tmp / f"{load}-{sender[:5]}.csv"
+                    if sender == "jazzd":
+                        command = [sys.executable, "-m", "jazzd.cli", "run", "--config", str(config),
+                                   "--backend", "jack", "--output", LISTENER, "--bpm", str(BPM), "--bars", str(bars),
+                                   "--seed", "1", "--log-level", "warning", "--timing-log", str(timing)]
+                    else:
+                        command = [sys.executable, os.path.join(ROOT, "bench", "reference_sender.py"), "spin",
+                                   str(BPM), str(args.seconds), str(timing), "--connect", LISTENER]
+                    receiver = Receiver()
+                    try:
+                        if load == "busy":
+                            with BusyCore():
+                                subprocess.run(command, check=True, cwd=ROOT)
+                        else:
+                            subprocess.run(command, check=True, cwd=ROOT)
+                        receiver.wait_quiet(0.3)
+                    finally:
+                        receiver.close()
+                    key = f"{sender}, other core {load}"
+                    errors, servers = frame_errors(receiver.frames, timing, receiver.cycles,
+                                                   frames_per_period=args.period)
+                    frames[key] = stats(np.abs(errors))
+                    frames[key]["late_max"] = float(errors.max()) if errors.size else float("nan")
+                    frames[key]["early_max"] = float(-errors.min()) if errors.size else float("nan")
+                    server_late[key] = servers
+                    grid[key] = stats(onset_errors([t for t, _ in receiver.notes()]))
         xruns = count_xruns(log)
     period_ms = args.period / 48000 * 1000
-    print(f"onset error at a JACK client, {BPM} BPM eighths, {args.seconds:g} s each; JACK dummy driver, "
-          f"-p {args.period} ({period_ms:.1f} ms), {xruns} xruns logged; {machine()}")
-    print_table("sender", results, fmt=fmt_ms)
-    ratio = results["jazzd"]["p99"] / results["reference sender (sleep then spin)"]["p99"]
-    print(f"jazzd p99 / reference p99 = {ratio:.2f}")
-    results["xruns"] = xruns
-    results["period"] = args.period
-    return results
+    print(f"onset error at a JACK client in frames (48 kHz: 1 frame = 0.021 ms) against each note-on's target "
+          f"(jazzd: due time + its stated latency; the reference: due time), {BPM} BPM eighths, {args.seconds:g} s "
+          f"each; JACK dummy driver, -p {args.period} ({period_ms:.1f} ms), {xruns} xruns logged; {machine()}")
+    print("| sender | median | p99 | max | n | notes in the server's late gaps (left out) |")
+    print("|---|---|---|---|---|---|")
+    for key, st in frames.items():
+        print(f"| {key} | {fmt_frames(st['median'])} | {fmt_frames(st['p99'])} | {fmt_frames(st['max'])} "
+              f"| {st['n']} | {server_late[key]} |")
+    print("\nthe same arrivals against the eighth-note grid through their median (the constant latency left out)")
+    print_table("sender", grid, fmt=fmt_ms)
+    for load in ("idle", "busy"):
+        ours, theirs = frames[f"jazzd, other core {load}"], frames[f"{REFERENCE}, other core {load}"]
+        print(f"other core {load}: jazzd p99 {ours['p99']:.1f} frames, reference p99 {theirs['p99']:.1f} frames "
+              f"(ratio {ours['p99'] / theirs['p99']:.3f})")
+    return {"frames": frames, "grid": grid, "server_late": server_late, "xruns": xruns, "period": args.period,
+            "reference": REFERENCE}
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Steady eighths (a note-off and a note-on at each eighth) plus a four-note chord
 struck at each bar line, to a python-rtmidi JACK port, timed by a plain sleep
 loop ("sleep") or by sleeping to 0.5 ms before each deadline and spinning
 ("spin"). Writes (due, sent) monotonic seconds per message, like
-`jazzd run --timing-log`.
+`jazzd run --timing-log`, its bytes, and the due time on JACK's clock.
 
     python bench/reference_sender.py {sleep,spin} BPM SECONDS OUT.csv [--connect PORT]
 """
@@ -67,11 +67,14 @@ def main(argv=None):
             while time.monotonic() < due:
                 pass
         out.send_message(message)
-        rows.append((due, time.monotonic()))
+        sent = time.monotonic()
+        # the due time on JACK's clock (CLOCK_MONOTONIC_RAW, microseconds), turned as it is sent (the two drift)
+        jack_us = (due - sent) * 1e6 + time.clock_gettime_ns(time.CLOCK_MONOTONIC_RAW) / 1e3
+        rows.append((due, sent, bytes(message).hex(), jack_us))
     out.close_port()
     with open(args.out, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["due_s", "sent_s"])
+        writer.writerow(["due_s", "sent_s", "bytes", "jack_us"])
         writer.writerows(rows)
 
 

@@ -279,6 +279,12 @@ SETTINGS: tuple[Setting, ...] = (
                 '["fluidsynth"] finds "fluidsynth-midi:midi_00", ["Solo/midi_in"] the input of Ardour\'s track '
                 '"Solo" ("ardour:Solo/midi_in 1"); `jack_lsp` lists the others. Other backends: one warning; '
                 "connect with the system's patchbay (aconnect on ALSA)."),
+    Setting("midi", "jack_latency_periods", int, 2, "JACK: every message sounds this many periods after its due "
+            "time, on its exact frame", unit="periods", low=1, high=8,
+            doc="jazzd hands each message to JACK ahead of time, from a process of its own, and it is written at "
+                "its frame offset in its cycle: a fixed latency (2 periods: 10.7 ms at 256 frames, 48 kHz) buys "
+                "every note its sample, whatever Python's scheduler does. 1 is tighter and loses a message to a "
+                "late wake-up more often (it then goes at the start of the next cycle)."),
     Setting("midi", "fallback_file", str, "jazzd-live.mid", 'The file output = "auto" records to where no MIDI '
             "system runs", low=NONEMPTY, doc="Made whole on disk at least once a bar."),
     Setting("input", "mode", str, "off", "What the player's notes on the input do",

@@ -140,7 +140,11 @@ class Receiver:
         from jazzd.live.jackinput import JackMidiInput
 
         self.received: list[tuple[float, mido.Message]] = []
-        self._port = JackMidiInput(port_name, client_name)
+        self._port = JackMidiInput(port_name, client_name, frames=True)
+        # (arrival, cycle start in JACK microseconds, frame offset, message) of each message, in order, and the
+        # start of every cycle
+        self.frames = self._port.frames
+        self.cycles = self._port.cycles
         self.error: Exception | None = None  # why the port stopped, if it did before close()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
@@ -343,3 +347,49 @@ class JackSession:
             self.keyboard.close_port()
             self.keyboard.delete()
             self.keyboard = None
+
+
+def frame_errors(frames, timing_log: Path, cycles, rate: float = 48000.0, frames_per_period: int = 256,
+                 column: str = "jack_us"):
+    """Where each note-on a sender sent landed on the JACK frame clock against its target time, in frames
+    (positive: late), from a Receiver's `frames` and `cycles` and the sender's log (jazzd's `--timing-log`, whose
+    jack_us is the due time plus the latency it states, or bench/reference_sender.py's, whose jack_us is the due
+    time).
+
+    A note-on heard is matched to the one sent with the same bytes whose target is nearest. Targets are on JACK's
+    clock (CLOCK_MONOTONIC_RAW) as the sender turned them when it sent them (CLOCK_MONOTONIC drifts from it by
+    about a microsecond a second here: turned afterwards, a frame off).
+
+    Returns:
+        (errors in frames, how many were left out as the server's): a note whose target fell between the end of
+        one cycle and the start of the next where the server began that next cycle late (more than 2 frames after
+        the last one ended: the dummy driver on a loaded VM) could land nowhere on time, whoever sent it.
+    """
+    import bisect
+    import csv
+
+    targets: dict[str, list[float]] = {}
+    with open(timing_log, newline="") as f:
+        for row in csv.DictReader(f):
+            if int(row["bytes"][:2], 16) & 0xF0 == 0x90 and int(row["bytes"][4:6], 16) > 0:
+                targets.setdefault(row["bytes"], []).append(float(row[column]))
+    starts = sorted(cycles)
+    period_us = frames_per_period / rate * 1e6
+    slack_us = 2 / rate * 1e6
+    errors, servers = [], 0
+    for _, cycle_us, offset, msg in frames:
+        if msg.type != "note_on" or not msg.velocity:
+            continue
+        candidates = targets.get(bytes(msg.bytes()).hex())
+        if not candidates:
+            continue
+        heard_us = cycle_us + offset / rate * 1e6
+        target = min(candidates, key=lambda t: abs(t - heard_us))
+        if target < cycle_us:
+            k = bisect.bisect_left(starts, cycle_us)
+            before = starts[k - 1] if k > 0 else None
+            if before is not None and cycle_us - before > period_us + slack_us and target >= before + period_us:
+                servers += 1
+                continue
+        errors.append(offset - (target - cycle_us) * rate / 1e6)
+    return np.array(errors), servers

@@ -20,6 +20,7 @@ the same way and is raised afterwards.
 from __future__ import annotations
 
 import csv
+import gc
 import logging
 import queue
 import signal
@@ -145,7 +146,8 @@ class Daemon:
         self.port = open_output(target, config["midi.backend"], self.clock,
                                 client_name=config["midi.client_name"], port_name=config["midi.output_port"],
                                 fallback_file=str(config.path_of("midi.fallback_file")),
-                                flush_beats=self.session.beats_per_bar)
+                                flush_beats=self.session.beats_per_bar,
+                                jack_latency_periods=config["midi.jack_latency_periods"])
         self.output_backend = getattr(self.port, "backend", None)  # "jack", "alsa", ...; None for a file
         self.input_port = open_input(config["midi.input"], self.output_backend,
                                      client_name=config["midi.input_client_name"], port_name=config["midi.input_port"])
@@ -278,6 +280,11 @@ class Daemon:
                     continue
                 signal.signal(sig, lambda signum, frame: self.stop_event.set())
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        # what start-up made (the model, music21's tables) is kept out of the collector's way: a full collection
+        # walked it all, holding the GIL for tens of ms (the band's notes made collections frequent; the sender,
+        # waiting for the GIL, sent up to 44 ms late)
+        gc.collect()
+        gc.freeze()
         self._resume()
         worker = threading.Thread(target=self._work, name="jazzd-session", daemon=True)
         try:
@@ -317,7 +324,7 @@ class Daemon:
                 repeat = [m for m in release if m.type == "control_change" and m.control == 123]
                 if repeat and not failed and self.output_backend == "jack":
                     time.sleep(REPEAT_ALL_OFF_S)
-                    repeated = not self.sender.send_now(repeat)
+                    repeated = not self.sender.send_now(repeat, drop_pending=False)  # the first release stays
             if self.port is not None:
                 self._close_output()
             if self.watch is not None:
@@ -363,6 +370,10 @@ class Daemon:
         if session.band is not None:
             log.info("band: %s (%s)", session.band.style.name, ", ".join(
                 f"{name} on channel {part.channel + 1}" for name, part in session.parts.items()))
+        latency = getattr(self.port, "latency_s", None)
+        if latency is not None:
+            log.info("JACK output: every message on its frame, %d periods (%.1f ms) after its due time",
+                     round(latency / self.port.period_s), latency * 1000)
         if self.input_port is not None:
             log.info("listening on %s: input mode %s, clock %s, harmony %s", self.input_port.name,
                      session.interplay.mode, config["clock.source"], config["harmony.source"])
@@ -372,5 +383,9 @@ class Daemon:
             return
         with open(self.timing_log, "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["due_s", "sent_s", "type"])
-            writer.writerows(self.sender.timing)
+            # lead_s: how early the port takes a message (JACK: a period, written on its frame latency_s after
+            # due_s); the sender's own deadline is due_s - lead_s
+            lead, latency = getattr(self.port, "lead_s", 0.0), getattr(self.port, "latency_s", 0.0)
+            # jack_us: where on JACK's clock (CLOCK_MONOTONIC_RAW, microseconds) the message was set to sound
+            writer.writerow(["due_s", "sent_s", "type", "bytes", "jack_us", "lead_s", "latency_s"])
+            writer.writerows((*row, lead, latency) for row in self.sender.timing)

@@ -20,7 +20,8 @@ to its stdout, a pipe the parent polls:
 
     ok <own port> <TAB> <connected source, or nothing>   once, when the port is up
     error <message>                                    instead of ok; then it exits 2
-    m <arrival, monotonic seconds> <hex bytes>         one per MIDI message
+    m <arrival, monotonic seconds> <hex bytes> <cycle start, JACK microseconds> <frame offset>
+                                                       one per MIDI message
     gone <reason>                                      the JACK server went away; it exits 1
 
 Arrival times are CLOCK_MONOTONIC, shared by every process on the machine: the
@@ -70,6 +71,8 @@ class JackMidiInput:
         name: the port others connect to (virtual), or the connected source port.
         own_port: jazzd's own port, "client:port".
         unreadable: messages dropped as not MIDI; last_unreadable: the last one's bytes.
+        frames: with frames=True, (arrival, cycle start in JACK microseconds, frame offset, message) of each message
+            read, else None.
     Raises:
         PortError: if no JACK server answers, JACK-Client is missing, or the target
             matches no port or several.
@@ -77,8 +80,12 @@ class JackMidiInput:
 
     backend = "jack"
 
-    def __init__(self, target: str, client_name: str = "jazzd-in", virtual: bool = True):
+    def __init__(self, target: str, client_name: str = "jazzd-in", virtual: bool = True, frames: bool = False):
         own = target if virtual else "jazzd in"
+        # with frames: (arrival, its cycle's start in JACK microseconds, frame offset, message) of everything read,
+        # for measuring where on the frame clock a message landed (the benchmarks and tests)
+        self.frames: list | None = [] if frames else None
+        self.cycles: list[int] = []  # with frames: every cycle's start, JACK microseconds
         self.own_port = f"{client_name}:{own}"  # until the child says which client name JACK gave it
         self.virtual = virtual
         self.kind = f"jack {'virtual port' if virtual else 'port'}"
@@ -86,7 +93,8 @@ class JackMidiInput:
         self.last_unreadable = b""
         self._buffer = b""
         self._ended: str | None = None
-        command = [sys.executable, "-m", "jazzd.live.jackinput", client_name, own, *([] if virtual else [target])]
+        command = [sys.executable, "-m", "jazzd.live.jackinput", *(["--frames"] if frames else []), client_name, own,
+                   *([] if virtual else [target])]
         try:
             self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           start_new_session=True)  # a Ctrl-C in the terminal is jazzd's to handle
@@ -152,14 +160,19 @@ class JackMidiInput:
         if kind == "gone":
             self._ended = server_gone_message(rest)
             return []
+        if kind == "c":
+            self.cycles.append(int(rest))
+            return []
         if kind != "m":
             return []
-        stamp, _, hexbytes = rest.partition(" ")
+        stamp, hexbytes, *frame = rest.split(" ")
         data = bytes.fromhex(hexbytes)
         messages = mido.parse_all(data)
         if not messages:
             self.unreadable += 1
             self.last_unreadable = data
+        if self.frames is not None and frame:
+            self.frames.extend((float(stamp), int(frame[0]), int(frame[1]), msg) for msg in messages)
         return [(float(stamp), msg) for msg in messages]
 
     def _end_reason(self) -> str:
@@ -197,7 +210,7 @@ def _emit(text: str) -> None:
     os.write(1, text.encode())
 
 
-def serve(client_name: str, port_name: str, source: str | None) -> int:
+def serve(client_name: str, port_name: str, source: str | None, frames: bool = False) -> int:
     """The child: open the port, write its messages to stdout until stdin closes. Returns the exit code."""
     try:
         import jack
@@ -221,10 +234,13 @@ def serve(client_name: str, port_name: str, source: str | None) -> int:
         if not ready.is_set():
             return
         events = [(offset, bytes(data)) for offset, data in port.incoming_midi_events()]
+        if frames:  # every cycle's start, for measuring on the frame clock
+            _write(f"c {client.transport_query_struct()[1].usecs}\n".encode())
         if not events:
             return
         cycle = time.monotonic() - client.frames_since_cycle_start / rate
-        lines = [f"m {cycle + offset / rate:.6f} {data.hex()}\n".encode() for offset, data in events
+        usecs = client.transport_query_struct()[1].usecs  # JACK's clock at the cycle's start: frames are exact
+        lines = [f"m {cycle + offset / rate:.6f} {data.hex()} {usecs} {offset}\n".encode() for offset, data in events
                  if data and data[0] not in IGNORED_STATUS]
         chunk = b""
         for line in lines:  # writes of at most PIPE_ATOMIC bytes: whole lines or nothing
@@ -289,4 +305,6 @@ def serve(client_name: str, port_name: str, source: str | None) -> int:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    sys.exit(serve(args[0], args[1], args[2] if len(args) > 2 else None))
+    with_frames = bool(args) and args[0] == "--frames"
+    args = args[1:] if with_frames else args
+    sys.exit(serve(args[0], args[1], args[2] if len(args) > 2 else None, with_frames))

@@ -510,7 +510,7 @@ class MidiFileRecorder:
 
 
 def open_output(target: str, backend: str, clock, client_name: str = "jazzd", port_name: str = "jazzd out",
-                fallback_file: str = "jazzd-live.mid", flush_beats: float = 4.0):
+                fallback_file: str = "jazzd-live.mid", flush_beats: float = 4.0, jack_latency_periods: int = 2):
     """Open the daemon's output.
 
     Args:
@@ -523,6 +523,8 @@ def open_output(target: str, backend: str, clock, client_name: str = "jazzd", po
         client_name, port_name: names of the virtual port.
         fallback_file: the file "auto" records to without a MIDI system.
         flush_beats: how often a file is made whole on disk, in beats.
+        jack_latency_periods: on JACK, every message sounds this many periods after its due time, on its frame
+            (jazzd.live.jackoutput.JackMidiOutput); elsewhere python-rtmidi sends each at its time.
     Returns:
         An output with send(msg, due_s), close(), name and kind.
     Raises:
@@ -537,15 +539,22 @@ def open_output(target: str, backend: str, clock, client_name: str = "jazzd", po
                         "to play live, %s", ALSA_SEQ_DEVICE, fallback_file, NO_MIDI_FIX)
             return MidiFileRecorder(Path(fallback_file), clock, flush_beats)
         raise PortError(f"no MIDI system can open a port here (no {ALSA_SEQ_DEVICE}, no JACK server); {NO_MIDI_FIX}")
+    def output(name: str, virtual: bool):
+        if chosen == "jack":
+            from jazzd.live.jackoutput import JackMidiOutput
+
+            return JackMidiOutput(name, client_name, virtual=virtual, latency_periods=jack_latency_periods)
+        return RtMidiOutput(chosen, name, client_name, virtual=virtual)
+
     if target in ("auto", "virtual"):
         try:
-            return RtMidiOutput(chosen, port_name, client_name, virtual=True)
+            return output(port_name, True)
         except PortError as err:
             if target != "auto" or backend != "auto":
                 raise
             log.warning("%s: recording to %s instead; to play live, %s", err, fallback_file, NO_MIDI_FIX)
             return MidiFileRecorder(Path(fallback_file), clock, flush_beats)
-    return RtMidiOutput(chosen, target, client_name, virtual=False)
+    return output(target, False)
 
 
 def open_input(target: str, backend: str | None, client_name: str = "jazzd-in", port_name: str = "jazzd in"):

@@ -279,7 +279,8 @@ class Sender:
         port: an output with send(msg, due_s) (see jazzd.live.ports).
         spin_s: how long before a deadline to stop sleeping and spin. Default 0.3 ms.
         late_warning_s: lateness that gets a log line. Default 20 ms.
-        record_timing: keep (due_s, sent_s, type) of every message (see timing).
+        record_timing: keep (due_s, sent_s, type, hex bytes, JACK target microseconds or "") of every message
+            (see timing).
         on_error: called (on the sender thread) with the exception that stops it.
     Attributes:
         error: the exception that stopped the thread (a port that failed), or None.
@@ -318,19 +319,27 @@ class Sender:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        # a port that writes each message at its own time (JACK, frame by frame: jazzd.live.jackoutput) takes it
+        # lead_s early and is not spun for; the others get it at its time
+        lead = getattr(self.port, "lead_s", 0.0)
+        early = self.spin_s if not lead else lead
+        drop = getattr(self.port, "drop_pending", None)
         try:
             while not self._stopping:
                 now = time.monotonic()
-                batch = self.scheduler.pop_due(now + self.spin_s)
+                batch = self.scheduler.pop_due(now + early)
                 if not batch:
-                    wait = min(self.scheduler.next_due_s() - now - self.spin_s, MAX_WAIT_S)
+                    wait = min(self.scheduler.next_due_s() - now - early, MAX_WAIT_S)
                     if wait > 0:
                         self._wake.wait(wait)
                         self._wake.clear()
                     continue
+                if drop is not None and any(beat is None for _, beat, _ in batch):
+                    drop()  # a panic's release: what the port holds of what was handed early must not follow it
                 for due, _, msg in batch:
-                    while time.monotonic() < due:
-                        pass
+                    if not lead:
+                        while time.monotonic() < due:
+                            pass
                     self.send(msg, due)
         except BaseException as err:  # a dead port must not leave notes hanging: the daemon releases them
             self.error = err
@@ -345,11 +354,12 @@ class Sender:
         sent = time.monotonic()
         self.sent += 1
         if self.timing is not None:
-            self.timing.append((due, sent, msg.type))
+            self.timing.append((due, sent, msg.type, bytes(msg.bytes()).hex(),
+                                getattr(self.port, "last_target_us", "")))
         if sent - due > self.late_warning_s:
             log.warning("late by %.1f ms: %s", (sent - due) * 1000, msg)
 
-    def send_now(self, messages) -> int:
+    def send_now(self, messages, drop_pending: bool = True) -> int:
         """Send messages at once from the calling thread (after stop()); a failing port is logged once and
         the rest is still tried, so every note gets its note-off where the port allows.
 
@@ -358,6 +368,12 @@ class Sender:
         """
         now = time.monotonic()
         failed, first = 0, None
+        drop = getattr(self.port, "drop_pending", None) if drop_pending else None
+        if drop is not None:  # a stop's release: nothing handed over early may sound after it
+            try:
+                drop()
+            except Exception as err:
+                failed, first = failed + 1, err
         for msg in messages:
             try:
                 self.port.send(msg, now)
