@@ -8,8 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # jackd2: the MIDI server of the end-to-end tests; fluidsynth, fluid-soundfont-gm,
 # lame: `jazzd render` (WAV and MP3); libjack-jackd2-dev, libasound2-dev, pkg-config,
-# g++: python-rtmidi built against this machine's libjack (see .rtmidi below).
-APT_PACKAGES := jackd2 fluidsynth fluid-soundfont-gm lame libjack-jackd2-dev libasound2-dev pkg-config g++
+# g++: python-rtmidi built against this machine's libjack (see .rtmidi below); iproute2: `ip`, which brings
+# up the loopback interface of the network namespace the Link tests run in (unshare, util-linux).
+APT_PACKAGES := jackd2 fluidsynth fluid-soundfont-gm lame libjack-jackd2-dev libasound2-dev pkg-config g++ iproute2
 SOUNDFONT := /usr/share/sounds/sf2/FluidR3_GM.sf2
 
 .PHONY: run hear train test bench system-deps audio-deps clean
@@ -23,12 +24,12 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[link]"
 	$(MAKE) --no-print-directory $(VENV)/.rtmidi
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[train,test]"
+	$(BIN)/python -m pip install --quiet -e ".[train,test,link]"
 	$(MAKE) --no-print-directory $(VENV)/.rtmidi
 	touch $@
 
@@ -50,7 +51,7 @@ $(VENV)/.rtmidi: | $(BIN)/python
 # and render audio with FluidSynth.
 system-deps:
 	@if command -v jackd >/dev/null && command -v jack_connect >/dev/null && command -v fluidsynth >/dev/null \
-	   && command -v lame >/dev/null && [ -f $(SOUNDFONT) ] && command -v c++ >/dev/null \
+	   && command -v lame >/dev/null && [ -f $(SOUNDFONT) ] && command -v c++ >/dev/null && command -v ip >/dev/null \
 	   && pkg-config --exists jack alsa 2>/dev/null; then :; \
 	elif command -v apt-get >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

@@ -162,16 +162,27 @@ SETTINGS: tuple[Setting, ...] = (
             flag="--seed", commands=("run", "generate"), example=42,
             doc="The same seed, model and settings play the same notes live and in `jazzd generate`. Leave it "
                 "out for a new solo on every run."),
-    Setting("clock", "source", str, "internal", "Where the beat comes from", choices=("internal", "midi"),
-            flag="--clock", commands=("run",),
+    Setting("clock", "source", str, "internal", "Where the beat comes from",
+            choices=("internal", "midi", "link", "jack"), flag="--clock", commands=("run",),
             doc='"internal": the tempo below. "midi": follow the MIDI beat clock a DAW sends to the input port '
                 "(24 pulses per quarter note, Start, Stop, Continue, Song Position): jazzd plays only while the "
                 "DAW's transport runs. If the clock stops arriving for more than two beats (and half a second) "
-                "without a Stop, every note is released, and the solo plays on from there when it comes back."),
+                'without a Stop, every note is released, and the solo plays on from there when it comes back. '
+                '"link": join the Ableton Link session on the local network (tempo, phase with a quantum of one '
+                'bar, start/stop; needs the link extra). "jack": follow the JACK transport (rolling, bar, beat '
+                "and BPM of its timebase master, relocation)."),
     Setting("clock", "bpm", float, 120.0, "Tempo in beats (quarter notes) per minute", unit="BPM", low=4.0,
             high=1000.0, flag="--bpm", commands=("run", "generate"),
-            doc='With source = "midi", the tempo assumed until the first pulses arrive. At least 4: a MIDI '
+            doc='With source = "midi", the tempo assumed until the first pulses arrive; "link": the tempo jazzd '
+                'offers while alone in a session (one it joins keeps its own); "jack": the tempo frames are counted '
+                'at where no timebase master gives one. At least 4: a MIDI '
                 "file's tempo holds at most 16,777,215 microseconds a beat (3.58 BPM)."),
+    Setting("clock", "link_start_stop", bool, True, "Link: play while the session plays (start/stop sync)",
+            doc="Off: jazzd plays from the session's next bar line after it joins, whatever the session's "
+                "start/stop says."),
+    Setting("clock", "link_tempo_control", bool, False, "Link: the tempo CC sets the session's tempo",
+            doc="Off (the default): jazzd never changes the session's tempo, which every peer follows; the "
+                "tempo CC is ignored with a log line."),
     Setting("harmony", "source", str, "progression", "Where the chords come from",
             choices=("progression", "corpus", "live"), flag="--harmony", commands=("run", "generate"),
             doc='"progression": the lead sheet below, looped. "corpus": the chords of the model\'s training '

@@ -209,12 +209,13 @@ class LiveRun:
         model: a model directory. Default: the bundled one.
         bars: the session's bar limit.
         seed: the improviser seed. Default 1.
+        clock: the clock (e.g. a fake followed transport); default the config's internal or MIDI clock.
     Attributes:
         sent: (due_s, beat or None, message) in sending order.
     """
 
     def __init__(self, config_text: str = "", model: Path = DEFAULT_MODEL, bars: int | None = None, seed=1,
-                 tmp_path: Path | None = None):
+                 tmp_path: Path | None = None, clock=None):
         from jazzd.config import load_config
         from jazzd.core.modeldir import load_model
         from jazzd.live.clock import MidiClock, TempoClock
@@ -230,7 +231,9 @@ class LiveRun:
         path.unlink()
         self.model = _model_cache.get(model) or _model_cache.setdefault(model, load_model(model))
         bpm = self.config["clock.bpm"]
-        self.clock = MidiClock(bpm) if self.config["clock.source"] == "midi" else TempoClock(bpm)
+        if clock is None:
+            clock = MidiClock(bpm) if self.config["clock.source"] == "midi" else TempoClock(bpm)
+        self.clock = clock
         self.scheduler = Scheduler(self.clock)
         self.session, self.generators = build_session(self.config, self.model, self.clock, self.scheduler, seed, bars)
         self.sent: list[tuple[float, float | None, mido.Message]] = []

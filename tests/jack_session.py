@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -349,6 +350,15 @@ class JackSession:
             self.keyboard = None
 
 
+def late_cycles(cycles, late_ms: float = 1.0, rate: float = 48000.0, frames_per_period: int = 256) -> set:
+    """The starts (JACK microseconds) of the cycles that began more than late_ms after the one before ended, from a
+    Receiver's `cycles`: the server itself was late (its dummy driver on a loaded VM), and whatever lands in such a
+    cycle is that late on any clock, whoever sent it."""
+    period_us = frames_per_period / rate * 1e6
+    starts = sorted(cycles)
+    return {b for a, b in zip(starts, starts[1:]) if b - a > period_us + late_ms * 1e3}
+
+
 def frame_errors(frames, timing_log: Path, cycles, rate: float = 48000.0, frames_per_period: int = 256,
                  column: str = "jack_us"):
     """Where each note-on a sender sent landed on the JACK frame clock against its target time, in frames
@@ -393,3 +403,134 @@ def frame_errors(frames, timing_log: Path, cycles, rate: float = 48000.0, frames
                 continue
         errors.append(offset - (target - cycle_us) * rate / 1e6)
     return np.array(errors), servers
+
+
+def namespace_available() -> bool:
+    """Whether a network namespace of its own can be made here (unshare -rn) and its loopback brought up (ip)."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return False
+    return subprocess.run(["unshare", "-rn", "sh", "-c", "ip link set lo up"], capture_output=True).returncode == 0
+
+
+class LinkPeer:
+    """The test peer and jazzd in their namespace (see tests/link_peer.py), spoken to line by line."""
+
+    def __init__(self, bpm: float, log_path, command):
+        self.log_path = log_path
+        script = 'ip link set lo up && exec "$0" "$@"'
+        self.proc = subprocess.Popen(["unshare", "-rn", "sh", "-c", script, sys.executable,
+                                      str(ROOT / "tests" / "link_peer.py"), str(bpm), str(log_path), "--", *command],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        assert self.ask(None) == "ready"
+
+    def ask(self, request: str | None) -> str:
+        if request is not None:
+            self.proc.stdin.write(request + "\n")
+            self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip()
+
+    def line(self, request: str = "line") -> tuple[float, float, float, bool]:
+        """(tempo, Link microseconds, beat there, playing) of the session's timeline after a request."""
+        answer = self.ask(request).split()
+        assert answer[0] == "line", answer
+        return float(answer[1]), float(answer[2]), float(answer[3]), answer[4] == "1"
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(60)
+        self.proc.stdout.close()
+
+
+def beat_of(us: float, timeline) -> float:
+    tempo, ref_us, ref_beat, _ = timeline
+    return ref_beat + (us - ref_us) / 60e6 * tempo
+
+
+def beat_of(us: float, timeline) -> float:
+    """The Link session's beat at Link time `us` (microseconds) by a LinkPeer line (tempo, us, beat, playing)."""
+    tempo, ref_us, ref_beat, _ = timeline
+    return ref_beat + (us - ref_us) / 60e6 * tempo
+
+
+class TimebaseMaster:
+    """A JACK client that is the transport's timebase master: 4/4 at a tempo it can change, beats from frames.
+
+    Attributes:
+        cycles: (cycle start in JACK microseconds, beat there, BPM) of the rolling cycles, as any JACK client
+            reads them (jack_transport_query, polled every 2 ms on a thread; the timebase callback itself fills in
+            the position of the cycle to come, with the usecs of the one that runs).
+    """
+
+    TICKS = 1920.0
+
+    def __init__(self, bpm: float):
+        import jack
+
+        self.jack = jack
+        self.client = jack.Client("jazzd-test-master", no_start_server=True)
+        self.rate, self.period_us = self.client.samplerate, self.client.blocksize / self.client.samplerate * 1e6
+        self.lock = threading.Lock()
+        self.anchor = (0, 0.0, bpm)  # (frame, beat there, BPM)
+        self.cycles: list[tuple[int, float, float]] = []
+        self.client.set_timebase_callback(self._timebase, conditional=False)
+        self.client.activate()
+        self.client.transport_stop()
+        self.client.transport_frame = 0
+        self._stop = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def beat_at_frame(self, frame: int) -> float:
+        frame0, beat0, bpm = self.anchor
+        return beat0 + (frame - frame0) / self.rate * bpm / 60.0
+
+    def _timebase(self, state, blocksize, pos, new_pos):
+        with self.lock:
+            beat = self.beat_at_frame(pos.frame)
+            bpm = self.anchor[2]
+        pos.valid = self.jack.POSITION_BBT
+        pos.beats_per_minute, pos.beats_per_bar, pos.beat_type, pos.ticks_per_beat = bpm, 4.0, 4.0, self.TICKS
+        pos.bar, pos.beat = int(beat // 4) + 1, int(beat % 4) + 1
+        pos.tick, pos.bar_start_tick = int((beat % 1) * self.TICKS), 0.0
+
+    def _read(self):
+        while not self._stop.wait(0.002):
+            state, pos = self.client.transport_query()
+            if state != self.jack.ROLLING or "bar" not in pos:
+                continue
+            beat = (pos["bar"] - 1) * 4 + pos["beat"] - 1 + pos["tick"] / self.TICKS
+            if not self.cycles or self.cycles[-1][0] != pos["usecs"]:
+                self.cycles.append((pos["usecs"], beat, pos["beats_per_minute"]))
+
+    def set_bpm(self, bpm: float) -> None:
+        frame = self.client.transport_frame
+        with self.lock:
+            self.anchor = (frame, self.beat_at_frame(frame), bpm)
+
+    def locate_beat(self, beat: float) -> None:
+        with self.lock:
+            frame0, beat0, bpm = self.anchor
+            frame = round(frame0 + (beat - beat0) * 60.0 / bpm * self.rate)
+        self.client.transport_frame = max(0, frame)
+
+    def beat_at_us(self, us: float) -> float | None:
+        """The transport's beat at a JACK time, from the last cycle read before it (None if none was read in the
+        4 periods before it: not rolling then)."""
+        starts = [c[0] for c in self.cycles]
+        k = int(np.searchsorted(starts, us, side="right")) - 1
+        if k < 0:
+            return None
+        start, beat, bpm = self.cycles[k]
+        if us - start > 4 * self.period_us:
+            return None
+        return beat + (us - start) / 60e6 * bpm
+
+    def close(self):
+        self._stop.set()
+        self._reader.join()
+        self.client.deactivate()
+        self.client.close()

@@ -25,7 +25,7 @@ def write(tmp_path, text):
     ("[clock]\nbpm = nan\n", r"config.toml: \[clock\] bpm must be a finite number 4..1000, got nan"),
     ("[feel]\nhumanize_ms = inf\n", r"\[feel\] humanize_ms must be a finite number 0..50, got inf"),
     ("[improviser]\nseed = -1\n", r"\[improviser\] seed must be >= 0, got -1"),
-    ("[clock]\nbmp = 120\n", r"unknown key \[clock\] bmp \(expected one of source, bpm\)"),
+    ("[clock]\nbmp = 120\n", r"unknown key \[clock\] bmp \(expected one of source, bpm, link_start_stop, link_tempo_control\)"),
     ("[tempo]\nbpm = 120\n", r"unknown section \[tempo\]"),
     ("[clock]\nbpm = \"fast\"\n", r"\[clock\] bpm must be a finite number, got 'fast'"),
     ("[comp]\nenabled = 1\n", r"\[comp\] enabled must be true or false, got 1"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import math
 import threading
+import time
 
 from jazzd.core.midi import PPQN, SIXTEENTHS_PER_BEAT
 
@@ -440,3 +441,146 @@ def _line(points: list[tuple[int, float]]) -> tuple[float, float] | None:
     # within the tempi a clock can have: a burst after a gap can tilt the line to almost flat
     period = min(max(period, 60.0 / MAX_BPM / PPQN), 60.0 / MIN_BPM / PPQN)
     return mean_t - period * mean_k, period
+
+
+class ClockOffset:
+    """Another monotonic clock (JACK's and Link's: CLOCK_MONOTONIC_RAW on Linux) against time.monotonic().
+
+    The offset comes from reads of the two side by side, the best of BRACKET_READS (the one whose two
+    time.monotonic() reads around the other clock's are closest: a thread preempted between two reads would
+    put its notes that far off their beat), taken again every REFRESH_S (the two clocks drift apart by up to a
+    few microseconds a second as NTP slews one of them); a worse bracket than the last keeps the last offset,
+    for up to KEEP_S.
+
+    Args:
+        read_us: reads the other clock, microseconds.
+    """
+
+    BRACKET_READS = 3
+    REFRESH_S = 0.5
+    KEEP_S = 5.0
+
+    def __init__(self, read_us):
+        self._read_us = read_us
+        self._state = (-math.inf, math.inf, 0.0)  # (taken at, bracket seconds, offset microseconds)
+        self._sample(force=True)
+
+    def _sample(self, force: bool = False) -> None:
+        best = None
+        for _ in range(self.BRACKET_READS):
+            before = time.monotonic()
+            other = self._read_us()
+            after = time.monotonic()
+            if best is None or after - before < best[0]:
+                best = (after - before, other - (before + after) / 2 * 1e6, after)
+        taken, bracket, _ = self._state
+        if force or best[0] <= 2 * bracket or best[2] - taken > self.KEEP_S:
+            self._state = (best[2], best[0], best[1])
+
+    def offset_us(self) -> float:
+        """The other clock less time.monotonic(), microseconds."""
+        if time.monotonic() - self._state[0] > self.REFRESH_S:
+            self._sample()
+        return self._state[2]
+
+    def other_us(self, monotonic_s: float) -> float:
+        """A time.monotonic() time (seconds) on the other clock (microseconds)."""
+        return monotonic_s * 1e6 + self.offset_us()
+
+    def monotonic_s(self, other_us: float) -> float:
+        """A time of the other clock (microseconds) as time.monotonic() reads it (seconds)."""
+        return (other_us - self.offset_us()) / 1e6
+
+
+class Change:
+    """What a followed transport did since the last poll (PolledClock.poll): kind "start", "stop", "locate"
+    (a jump to another place while it runs) or "tempo", at a beat, with the tempo after it (BPM)."""
+
+    __slots__ = ("kind", "beat", "bpm")
+
+    def __init__(self, kind: str, beat: float, bpm: float):
+        self.kind, self.beat, self.bpm = kind, beat, bpm
+
+    def __repr__(self) -> str:
+        return f"Change({self.kind!r}, beat={self.beat:.3f}, bpm={self.bpm:.2f})"
+
+
+LOCATE_TOLERANCE_BEATS = 0.05  # a followed transport whose beat is this far from where its tempo said has moved
+START_GRACE_BEATS = 0.5  # a start read this soon after the transport began plays from where it began
+
+
+class PolledClock:
+    """A transport read now and then (Ableton Link, JACK transport): between two reads, a tempo line.
+
+    A subclass's poll(now) reads the transport and calls _update(); seconds_at, beat_at and due_s answer from
+    the line the last read left, so the sender's thread never calls into the transport's library. due_s(beat)
+    is output_latency_s before the beat (the port's stated latency: jazzd's JACK output sounds every message
+    that long after its due time), so the notes sound on the transport's beats, not that latency after them.
+
+    Attributes:
+        running: whether the transport rolls. bpm, seconds_per_beat: its tempo.
+        output_latency_s: set by the daemon to its output port's latency (seconds).
+        position_beats: the beat at the last read (where it stopped, while stopped).
+    """
+
+    def __init__(self, bpm: float):
+        self._anchor = (0.0, 0.0, 60.0 / check_bpm(bpm))  # (beat, monotonic seconds, seconds per beat)
+        self.running = False
+        self.output_latency_s = 0.0
+
+    @property
+    def bpm(self) -> float:
+        return 60.0 / self._anchor[2]
+
+    @property
+    def seconds_per_beat(self) -> float:
+        return self._anchor[2]
+
+    @property
+    def position_beats(self) -> float:
+        return self._anchor[0]
+
+    def seconds_at(self, beat: float) -> float:
+        """Monotonic seconds at which a beat falls by the last read tempo line; +inf while stopped."""
+        if not self.running:
+            return math.inf
+        anchor_beat, anchor_s, spb = self._anchor
+        return anchor_s + (beat - anchor_beat) * spb
+
+    def due_s(self, beat: float) -> float:
+        """When a message at a beat is handed to the port: its time less the port's latency; +inf while stopped."""
+        return self.seconds_at(beat) - self.output_latency_s
+
+    def beat_at(self, seconds: float) -> float:
+        """The beat at a monotonic time by the last read line; the stopped position while stopped."""
+        anchor_beat, anchor_s, spb = self._anchor
+        if not self.running:
+            return anchor_beat
+        return anchor_beat + (seconds - anchor_s) / spb
+
+    def _update(self, running: bool, beat: float, at_s: float, bpm: float,
+                started_at: float | None = None) -> list[Change]:
+        """Take a read: the transport at `beat` at monotonic `at_s`, rolling or not, at `bpm`; `started_at`: the
+        beat it began rolling at (or was moved to), if known. Returns the changes it shows against the read before: a start at the
+        beat it began at when that is less than START_GRACE_BEATS ago (its first notes go out a few ms late,
+        not unplayed), else at the beat it is at (jazzd joined a session that plays)."""
+        bpm = min(max(float(bpm), MIN_BPM), MAX_BPM)
+        changes = []
+        if running and not self.running:
+            if started_at is None:
+                started_at = self._anchor[0]  # where it stood, stopped, at the last read
+            recent = 0.0 <= beat - started_at < START_GRACE_BEATS
+            changes.append(Change("start", started_at if recent else beat, bpm))
+        elif self.running and not running:
+            changes.append(Change("stop", beat, bpm))
+        elif running:
+            # a tempo changed somewhere since the last read moves the beat by up to this much, not a jump
+            bent = abs(bpm - self.bpm) / 60.0 * max(0.0, at_s - self._anchor[1])
+            if abs(beat - self.beat_at(at_s)) > LOCATE_TOLERANCE_BEATS + bent:
+                recent = started_at is not None and 0.0 <= beat - started_at < START_GRACE_BEATS
+                changes.append(Change("locate", started_at if recent else beat, bpm))
+            if abs(bpm - self.bpm) > 1e-6:
+                changes.append(Change("tempo", beat, bpm))
+        self._anchor = (float(beat), float(at_s), 60.0 / bpm)  # one tuple: readers never see half of it
+        self.running = running
+        return changes

@@ -51,6 +51,24 @@ DRAIN_S = 0.1  # after the bar limit: how long past the last due message to wait
 REPEAT_ALL_OFF_S = 0.05
 
 
+def make_clock(config):
+    """The beat clock `[clock] source` asks for (jazzd.live.clock, linkclock, transportclock); a followed one
+    joins its transport when the daemon opens its ports."""
+    bpm, source = config["clock.bpm"], config["clock.source"]
+    if source == "midi":
+        return MidiClock(bpm)
+    if source == "link":
+        from jazzd.live.linkclock import LinkClock
+
+        return LinkClock(bpm, start_stop=config["clock.link_start_stop"],
+                         tempo_control=config["clock.link_tempo_control"])
+    if source == "jack":
+        from jazzd.live.transportclock import JackTransportClock
+
+        return JackTransportClock(bpm, client_name=f"{config['midi.client_name']}-transport")
+    return TempoClock(bpm)
+
+
 class Daemon:
     """The live improviser: model, clock, session, ports and threads, wired together.
 
@@ -70,14 +88,15 @@ class Daemon:
         self.model_path = config.path_of("model.path")
         self.model = load_model(self.model_path)
         self.seed = config["improviser.seed"]
-        bpm = config["clock.bpm"]
-        self.clock = MidiClock(bpm) if config["clock.source"] == "midi" else TempoClock(bpm)
+        self.clock = make_clock(config)
         self.scheduler = Scheduler(self.clock)
         self.events: queue.Queue = queue.Queue()
         # the player's chord keys are named with music21 on a thread of their own; the chords come back as events
         self.namer = ChordNamer(self.events.put) if config["harmony.source"] == "live" else None
         self.session, self.generators = build_session(config, self.model, self.clock, self.scheduler, self.seed, bars,
                                                       namer=self.namer)
+        if hasattr(self.clock, "quantum"):  # Link, JACK transport: the session's bar lines are jazzd's
+            self.clock.quantum = float(self.session.beats_per_bar)
         self.state_file = config.path_of("state.file") if config["state.file"] else None
         self.port = None
         self.output_backend: str | None = None  # the output port's backend ("jack", "alsa", ...); None: a file
@@ -149,6 +168,14 @@ class Daemon:
                                 flush_beats=self.session.beats_per_bar,
                                 jack_latency_periods=config["midi.jack_latency_periods"])
         self.output_backend = getattr(self.port, "backend", None)  # "jack", "alsa", ...; None for a file
+        if self.session.midi_clock and hasattr(self.port, "set_latency_periods"):
+            # a note waits for its pulse, and is late by then: no latency bought, it goes at the next cycle's start
+            self.port.set_latency_periods(0)
+        if self.session.followed:
+            # Link, JACK transport: beats known ahead, so messages go out the port's latency early and sound on them
+            self.clock.output_latency_s = getattr(self.port, "latency_s", 0.0)
+            self.clock.join()
+            self.session.on_clock_change = lambda: self.sender.wake() if self.sender is not None else None
         self.input_port = open_input(config["midi.input"], self.output_backend,
                                      client_name=config["midi.input_client_name"], port_name=config["midi.input_port"])
         needs = self._needs_input()
@@ -327,6 +354,8 @@ class Daemon:
                     repeated = not self.sender.send_now(repeat, drop_pending=False)  # the first release stays
             if self.port is not None:
                 self._close_output()
+            if self.session.followed:
+                self.clock.close()
             if self.watch is not None:
                 self.watch.close()
             if self.guardian is not None:  # every note is released: the guardian has nothing to do
@@ -364,16 +393,25 @@ class Daemon:
         own = getattr(self.port, "own_port", None)
         log.info("playing to %s (%s%s) at %s over %s; model %s (n_values %d), temperature %g, seed %s",
                  self.port.name, self.port.kind, f" from {own}" if own and own != self.port.name else "",
-                 "MIDI clock" if session.midi_clock else f"{self.clock.bpm:g} BPM",
+                 "MIDI clock" if session.midi_clock else self.clock.name if session.followed
+                 else f"{self.clock.bpm:g} BPM",
                  session.harmony.lead_sheet, config["model.path"], self.model.n_values,
                  session.improviser.temperature, seed)
         if session.band is not None:
             log.info("band: %s (%s)", session.band.style.name, ", ".join(
                 f"{name} on channel {part.channel + 1}" for name, part in session.parts.items()))
         latency = getattr(self.port, "latency_s", None)
-        if latency is not None:
+        if latency == 0.0:
+            log.info("JACK output: following MIDI clock, every message at the start of the period after its pulse")
+        elif latency is not None:
             log.info("JACK output: every message on its frame, %d periods (%.1f ms) after its due time",
                      round(latency / self.port.period_s), latency * 1000)
+        if session.followed:
+            latency = self.clock.output_latency_s
+            log.info("%s: waiting for it to roll%s%s", self.clock.name,
+                     " (start the session in a peer, or set [clock] link_start_stop = false)"
+                     if getattr(self.clock, "start_stop", False) else "",
+                     f"; the notes sound on its beats (sent {latency * 1000:.1f} ms early)" if latency else "")
         if self.input_port is not None:
             log.info("listening on %s: input mode %s, clock %s, harmony %s", self.input_port.name,
                      session.interplay.mode, config["clock.source"], config["harmony.source"])

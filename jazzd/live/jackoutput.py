@@ -48,6 +48,7 @@ import threading
 import time
 
 from jazzd.errors import PortError
+from jazzd.live.clock import ClockOffset
 
 LATENCY_PERIODS = 2  # every message sounds this many JACK periods after its due time
 START_TIMEOUT_S = 30.0
@@ -55,9 +56,12 @@ CLOSE_TIMEOUT_S = 2.0
 DRAIN_S = 1.0  # at the end: how long the child waits for the messages still due to be written
 
 
+JACK_CLOCK = ClockOffset(lambda: time.clock_gettime_ns(time.CLOCK_MONOTONIC_RAW) / 1e3)
+
+
 def jack_clock_us(monotonic_s: float) -> float:
     """A time.monotonic() time as JACK's clock reads it on Linux (CLOCK_MONOTONIC_RAW, microseconds)."""
-    return (monotonic_s - time.monotonic()) * 1e6 + time.clock_gettime_ns(time.CLOCK_MONOTONIC_RAW) / 1e3
+    return JACK_CLOCK.other_us(monotonic_s)
 
 
 def take_due(pending: list, cycle_us: float, frames: int, rate: float) -> tuple[list[tuple[int, bytes]], int]:
@@ -128,7 +132,13 @@ class JackMidiOutput:
         self.name = port if virtual else connected
         self.frames, self.rate = int(frames), float(rate)
         self.period_s = self.frames / self.rate
-        self.latency_s = latency_periods * self.period_s
+        self.set_latency_periods(latency_periods)
+
+    def set_latency_periods(self, periods: int) -> None:
+        """Sound every message `periods` JACK periods after its due time; 0: as soon as it comes (the start of the
+        next cycle, as python-rtmidi does: for a MIDI clock follower, whose notes wait for their pulse). Before
+        the sender starts."""
+        self.latency_s = periods * self.period_s
         self.lead_s = self.latency_s  # handed over this early: the child has it three periods before its cycle
         self._latency_us = self.latency_s * 1e6
 

@@ -86,6 +86,9 @@ class Scheduler:
         self._seq = itertools.count()
         self._lock = threading.Lock()
         self.on_new_head = None  # called when a message becomes the next due (the sender's wake-up)
+        # messages due before this (monotonic seconds) go late without a warning: a followed transport's start is
+        # read a moment after it happened, and its first beat could not be on time (the session says so once)
+        self.excused_until_s = -math.inf
 
     # -- filling the queue -------------------------------------------------------
 
@@ -356,7 +359,7 @@ class Sender:
         if self.timing is not None:
             self.timing.append((due, sent, msg.type, bytes(msg.bytes()).hex(),
                                 getattr(self.port, "last_target_us", "")))
-        if sent - due > self.late_warning_s:
+        if sent - due > self.late_warning_s and due >= self.scheduler.excused_until_s:
             log.warning("late by %.1f ms: %s", (sent - due) * 1000, msg)
 
     def send_now(self, messages, drop_pending: bool = True) -> int:

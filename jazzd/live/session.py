@@ -31,7 +31,7 @@ from jazzd.core.harmony import LiveHarmony
 from jazzd.core.solo import SoloEvent, band_from_config, from_config
 from jazzd.core.timeline import Note, note_name
 from jazzd.live.chordnamer import ImmediateNamer, NamedChord
-from jazzd.live.clock import MAX_BPM, MidiClock, TempoClock
+from jazzd.live.clock import MAX_BPM, MidiClock, PolledClock, TempoClock
 from jazzd.live.controls import ControlMap
 from jazzd.live.events import ClockPulse, ControlChange, NoteEvent, SongPosition, Transport
 from jazzd.live.interplay import Answer, Heard, Interplay, Interrupt, Prime
@@ -91,7 +91,7 @@ class Session:
     Args:
         soloist: the improviser, harmony and realizer (jazzd.core.solo.Soloist).
         feel: swing, accents and humanize (jazzd.core.feel.Feel).
-        clock: a TempoClock or a MidiClock (jazzd.live.clock).
+        clock: a TempoClock, a MidiClock or a PolledClock (jazzd.live.clock: Ableton Link, JACK transport).
         scheduler: where notes are queued (jazzd.live.scheduler.Scheduler).
         interplay: the input mode's state machine (jazzd.live.interplay.Interplay).
         controls: CC numbers of the live controls (jazzd.live.controls.ControlMap).
@@ -131,6 +131,8 @@ class Session:
         self.chord_channel = chord_channel
         self.split_note = split_note
         self.namer = namer if namer is not None else ImmediateNamer()
+        self._started_at: float | None = None  # a followed transport started or moved here, not yet filled
+        self.on_clock_change = None  # called when a followed transport moved what is due (the daemon: sender.wake)
         self.beats_per_bar = self.harmony.beats_per_bar
         self.muted = False
         self.finished = False
@@ -154,12 +156,17 @@ class Session:
     def midi_clock(self) -> bool:
         return isinstance(self.clock, MidiClock)
 
+    @property
+    def followed(self) -> bool:
+        """A transport read by polling (Ableton Link, JACK transport), not pulsed in (MIDI clock)."""
+        return isinstance(self.clock, PolledClock)
+
     def start(self, now: float) -> None:
         """Begin: with the internal clock, queue the first notes and put start_beat PREROLL_S after now;
-        with a MIDI clock, wait for Start or Continue."""
+        with a MIDI clock, wait for Start or Continue; with Link or JACK transport, for the transport to roll."""
         if self.bars is not None:
             self.end_beat = self.start_beat + self.bars * self.beats_per_bar
-        if self.midi_clock:
+        if self.midi_clock or self.followed:
             return
         self._restart_at(self.start_beat, self._resume_horizon)
         self.clock.start_at(now + PREROLL_S, self.start_beat)
@@ -317,8 +324,12 @@ class Session:
             if isinstance(self.clock, TempoClock):
                 self.clock.set_bpm(value, t_s)
                 self._log_control(name, f"tempo {value:g} BPM (CC {cc})", changed, t_s)
+            elif self.followed and self.clock.set_bpm(value, t_s):
+                self._log_control(name, f"{self.clock.name} tempo set to {value:g} BPM (CC {cc})", changed, t_s)
             else:
-                self._log_control(name, f"tempo CC {cc} ignored: following MIDI clock", changed, t_s)
+                source = self.clock.name if self.followed else "MIDI clock"
+                self._log_control(name, f"tempo CC {cc} ignored: following {source}"
+                                  + (" ([clock] link_tempo_control = false)" if source == "Link" else ""), changed, t_s)
         elif name in ("mute_bass", "mute_drums", "mute_piano"):
             part = name.split("_", 1)[1]
             if part in self.parts and value != (part in self.part_muted):
@@ -371,6 +382,27 @@ class Session:
         self._restart_at(position)
         log.info("MIDI clock: %s at beat %.2f", kind, position)
 
+    def _follow(self, change, now: float) -> None:
+        """What a followed transport did (Link, JACK transport: PolledClock.poll): start, stop, locate, tempo."""
+        name = self.clock.name
+        if change.kind == "stop":
+            self._stopped(f"{name}: stop at beat {change.beat:.2f}")
+        elif change.kind in ("start", "locate"):
+            beat = max(change.beat, 0.0)  # a start set for a moment to come: from its first bar line
+            self.scheduler.excused_until_s = now  # what was due before it was read cannot be on time
+            self.scheduler.panic()  # a jump while notes sound releases them first
+            self._restart_at(beat)
+            self._started_at = beat
+            late_s = max(0.0, now - self.clock.due_s(beat))
+            log.info("%s: %s at beat %.2f (bar %d), %.1f BPM%s", name, "start" if change.kind == "start" else
+                     "moved", beat, math.floor(beat / self.beats_per_bar + 1e-3) + 1, change.bpm,
+                     f"; read {late_s * 1000:.0f} ms after its beat, whose notes go out that late" if late_s > 0.001
+                     else "")
+        elif change.kind == "tempo":
+            self._log_control("clock_tempo", f"{name}: tempo {change.bpm:.2f} BPM", True, now)
+        if self.on_clock_change is not None:
+            self.on_clock_change()  # what is due has moved: the sender looks again
+
     def _stopped(self, why: str) -> None:
         self.scheduler.panic()
         self._primes.clear()
@@ -398,6 +430,9 @@ class Session:
         if dropped:
             log.warning("jazzd stalled: %d message%s more than a beat late (up to %.2f s) not sent; "
                         "playing on from the beat", dropped, "" if dropped == 1 else "s", late_s)
+        if self.followed:
+            for change in self.clock.poll(now):
+                self._follow(change, now)
         read = now if input_read_s is None else min(now, input_read_s)
         if self.midi_clock and self.clock.timed_out(read):
             gap, bpm = read - self.clock.last_pulse_s, self.clock.bpm
@@ -410,7 +445,7 @@ class Session:
                         "released at beat %.2f; the solo plays on from there when the clock comes back",
                         gap, bpm, self._lapsed_at)
         if not self.clock.running or self.finished:
-            return now + MAX_SLEEP_S
+            return now + (self.clock.poll_s if self.followed else MAX_SLEEP_S)
         playhead = self.clock.beat_at(now)
         self.bar_log.passed(playhead, self.playing_why())
         if self.end_beat is not None and playhead >= self.end_beat:
@@ -434,6 +469,8 @@ class Session:
         wake = self.clock.seconds_at(min(beats))
         pending = [last + CONTROL_LOG_S for last, line in self._control_log.values() if line is not None]
         limit = now + (LISTEN_SLEEP_S if self.interplay.mode != "off" else MAX_SLEEP_S)
+        if self.followed:
+            limit = min(limit, now + self.clock.poll_s)  # the transport's tempo and start/stop are read this often
         return min(max(wake, now + MIN_SLEEP_S), limit, *pending)
 
     def _apply(self, action) -> None:
@@ -497,6 +534,9 @@ class Session:
     def _fill(self, playhead: float) -> None:
         """Generate values and comp until lookahead beats past the playhead."""
         target = playhead + self.lookahead
+        # a followed transport's start is read a moment after it: its first beat still plays, a few ms late
+        started, self._started_at = self._started_at, None
+        behind = playhead if started is None else min(playhead, started)
         if self.end_beat is not None:
             target = min(target, self.end_beat)
         bpb = self.beats_per_bar
@@ -508,7 +548,7 @@ class Session:
                 cut = answer.end if self.end_beat is None else min(answer.end, self.end_beat)
                 self._generate(min(target, answer.end), cut)
         else:
-            if self.soloist.horizon < playhead:
+            if self.soloist.horizon < behind:
                 if self._after_trade:  # back from a trade turn's silence: the solo begins at the next bar line
                     self.soloist.horizon = math.ceil(playhead / bpb - 1e-9) * bpb
                 else:  # fell behind the playhead (a stalled machine, MIDI clock pulses that came at once): the
@@ -522,10 +562,10 @@ class Session:
             self._generate(target, self.end_beat)
         if self.band is not None:
             for name, note in self.band.notes_until(target, self.clock.bpm):
-                if note.onset < playhead - 1e-9:  # fell behind: a note that still sounds, from here
-                    if note.end <= playhead + 1e-9 or name == "drums":
+                if note.onset < behind - 1e-9:  # fell behind: a note that still sounds, from here
+                    if note.end <= behind + 1e-9 or name == "drums":
                         continue
-                    note = Note(playhead, note.end - playhead, note.pitch, note.velocity)
+                    note = Note(behind, note.end - behind, note.pitch, note.velocity)
                 if self.end_beat is not None and note.onset >= self.end_beat - 1e-9:
                     continue
                 if self.end_beat is not None and note.end > self.end_beat:
@@ -563,7 +603,7 @@ class Session:
         """Continue a saved solo: the internal clock starts at the bar line where it stopped (a value that
         was crossing it keeps its place); a MIDI clock starts where the DAW says."""
         self.soloist.previous = previous
-        if self.midi_clock:
+        if self.midi_clock or self.followed:
             return
         bpb = self.beats_per_bar
         self.start_beat = float(math.ceil(max(0.0, beat) / bpb - 1e-6) * bpb)
