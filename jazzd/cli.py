@@ -102,14 +102,25 @@ def cmd_generate(args) -> int:
     audio = check_suffix(Path(args.render) if args.render else out.with_suffix(".wav"), AUDIO_SUFFIXES, "audio",
                          "--render") if args.render is not None else None
     values = None if args.bars else config["generate.values"]
+    primer = None
+    if args.primer:
+        from jazzd.primer import read_primer
+
+        primer = read_primer(check_suffix(Path(args.primer), MIDI_SUFFIXES, "a MIDI file", "--primer"),
+                             harmony.beats_per_bar, args.primer_bars)
+        if args.bars is not None and primer.bars >= args.bars:
+            raise JazzdError(f"{args.primer}: the primer fills {primer.bars} bars: --bars must be more than that")
     try:
         with replaced(out) as target:
             result = generate(soloist, feel, target, config["clock.bpm"], values=values, bars=args.bars,
                               melody_channel=config["melody.channel"] - 1, melody_program=config["melody.program"],
-                              band=band, parts=parts)
+                              band=band, parts=parts, primer=primer)
         result = dataclasses.replace(result, path=out)
     except OSError as err:
         raise JazzdError(f"{out}: cannot write ({err.strerror or err})") from None
+    if primer is not None:
+        print(f"primed on {primer.path}: {len(primer.notes)} notes over {primer.bars} bar"
+              f"{'' if primer.bars == 1 else 's'}; the solo goes on from bar {primer.bars + 1}")
     seconds = result.beats * 60.0 / config["clock.bpm"]
     print(f"wrote {result.path}: {len(result.events)} values, {len(result.melody)} notes over "
           f"{result.beats / harmony.beats_per_bar:g} bars of {harmony.lead_sheet} "
@@ -273,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen = command("generate", "write a solo to a MIDI file (the course's my_music)")
     gen.add_argument("-o", metavar="FILE.mid", help="output file (default: [generate] output)")
     gen.add_argument("--bars", type=int, help="generate whole bars instead of [generate] values")
+    gen.add_argument("--primer", metavar="FILE.mid",
+                     help="continue this played phrase: its melody (found as for training) opens the solo, unchanged")
+    gen.add_argument("--primer-bars", type=int, metavar="N", help="only the primer's first N bars (default: all)")
     gen.add_argument("--plot", metavar="FILE.png", help="also draw a piano roll of the solo to this image")
     gen.add_argument("--render", nargs="?", const="", metavar="FILE.wav|.mp3",
                      help="also render the MIDI file to audio (default: the .mid's name with .wav)")
@@ -340,7 +354,7 @@ def cmd_settings(args) -> int:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("bars", "bars_per_row", "solos"):
+    for name in ("bars", "bars_per_row", "solos", "primer_bars"):
         value = getattr(args, name, None)
         if value is not None and not 0 < value <= 100_000:
             parser.error(f"--{name.replace('_', '-')} must be in 1..100000, got {value}")

@@ -36,6 +36,7 @@ class Generated:
     beats: float
     harmony: object = None
     band: dict = None  # part ("bass", "drums", "piano") -> its notes
+    primer: tuple = ()  # the primer's notes that open the melody (jazzd generate --primer)
 
 
 def chord_symbol_events(progression, end: float) -> list[tuple[int, int, mido.MetaMessage]]:
@@ -80,7 +81,7 @@ TRACK_NAMES = {"piano": "Piano", "bass": "Bass", "drums": "Drums"}
 
 def generate(soloist: Soloist, feel: Feel, out: Path, bpm: float, *, values: int | None = 50,
              bars: int | None = None, melody_channel: int = 0, melody_program: int = 26,
-             band=None, parts: dict | None = None) -> Generated:
+             band=None, parts: dict | None = None, primer=None) -> Generated:
     """Generate a solo and write it as a MIDI file.
 
     Args:
@@ -94,10 +95,13 @@ def generate(soloist: Soloist, feel: Feel, out: Path, bpm: float, *, values: int
         melody_channel: MIDI channel 0..15. melody_program: General MIDI program 0..127, or -1 for none.
         band: the rhythm section (jazzd.core.band.section.RhythmSection), or None for the solo alone.
         parts: the band's parts, name -> (MIDI channel 0..15, program or -1, velocity) (solo.band_from_config).
+        primer: a played phrase to continue (jazzd.primer.Primer): its notes open the melody track unchanged, the
+            LSTM is primed on them, and the solo goes on from the bar line after them; `bars` counts them in,
+            `values` are the continuation's.
     Returns:
         A Generated record.
     Raises:
-        ValueError: if neither values nor bars is a positive count.
+        ValueError: if neither values nor bars is a positive count, or the primer fills all the bars.
         OSError: if the file cannot be written.
     Source: course generate_music (my_music.midi), with a seedable sampler.
     """
@@ -105,10 +109,17 @@ def generate(soloist: Soloist, feel: Feel, out: Path, bpm: float, *, values: int
     if bars is None and not (values and values > 0):
         raise ValueError("generate needs a positive number of values or bars")
     end = None if bars is None else float(bars * progression.beats_per_bar)
+    melody = []
+    if primer is not None:
+        if bars is not None and primer.bars >= bars:
+            raise ValueError(f"{primer.path}: the primer fills {primer.bars} bars: --bars must be more than that")
+        from jazzd.primer import prime_soloist
+
+        prime_soloist(soloist, primer)
+        melody = list(primer.notes)  # as played: no feel of jazzd's on them
     events: list[SoloEvent] = []
     while (end is None and len(events) < values) or (end is not None and soloist.horizon < end):
         events.append(soloist.next_event())
-    melody = []
     for e in events:
         if e.note is None:
             continue
@@ -145,4 +156,5 @@ def generate(soloist: Soloist, feel: Feel, out: Path, bpm: float, *, values: int
             midi.tracks.append(_track(TRACK_NAMES[name], channel, program, played[name]))
     out = Path(out)
     midi.save(out)
-    return Generated(out, events, melody, played.get("piano", []), end, progression, played)
+    return Generated(out, events, melody, played.get("piano", []), end, progression, played,
+                     primer.notes if primer is not None else ())

@@ -76,6 +76,10 @@ def notes_from_generated(generated) -> tuple[list[RollNote], list[RollChord], in
         read from the chord it was realized over.
     """
     notes = []
+    for n in getattr(generated, "primer", ()):  # a primer's notes, typed against the chord under them
+        chord = generated.harmony.chord_at(n.onset)
+        if chord is not None:
+            notes.append(RollNote(n.onset, n.duration, n.pitch, chord.types[n.pitch % 12]))
     for e in generated.events:
         if e.note is not None:
             notes.append(RollNote(e.note.onset, e.note.duration, e.note.pitch, e.chord.types[e.note.pitch % 12]))

@@ -444,24 +444,34 @@ def read_with_music21(path: Path, quantize: bool) -> Score:
     return from_music21(score)
 
 
+def melody_part_index(spec: CorpusSpec, parts, path: Path) -> int:
+    """Which part of a file is its melody: the spec's, else the part that is mostly single notes, else the top line
+    of the highest (the rule training reads a file by).
+
+    Raises:
+        CorpusError: naming the file, if no part will do.
+    """
+    if spec.melody != AUTO:
+        return _pick_part(parts, spec.melody, path, "melody")
+    try:
+        return find_melody(parts, path)
+    except CorpusError as err:
+        index = most_melodic(parts)  # no part is mostly single notes: the top line of the highest
+        if index is None:
+            raise CorpusError(f"{err}; nor has any part a top line of {MIN_MELODY_ONSETS} onsets or more, "
+                              f"{MIN_TOP_LINE_SINGLE:.0%} of them single notes") from None
+        log.debug("%s: no part is mostly single notes; the melody is the top line of %s", path.name,
+                  parts[index].label)
+        return index
+
+
 def _extract(spec: CorpusSpec, path: Path) -> list[Measure]:
     """Read the MIDI file and build the measures (no cache)."""
     score = read_score(spec, path)
     parts = list(score.parts)
     if not any(p.events for p in parts):
         raise CorpusError(f"{path}: the MIDI file has no notes")
-    if spec.melody != AUTO:
-        melody_index = _pick_part(parts, spec.melody, path, "melody")
-    else:
-        try:
-            melody_index = find_melody(parts, path)
-        except CorpusError as err:
-            melody_index = most_melodic(parts)  # no part is mostly single notes: the top line of the highest
-            if melody_index is None:
-                raise CorpusError(f"{err}; nor has any part a top line of {MIN_MELODY_ONSETS} onsets or more, "
-                                  f"{MIN_TOP_LINE_SINGLE:.0%} of them single notes") from None
-            log.debug("%s: no part is mostly single notes; the melody is the top line of %s", path.name,
-                      parts[melody_index].label)
+    melody_index = melody_part_index(spec, parts, path)
     melody_part = parts[melody_index]
     start = -float("inf") if spec.start is None else float(spec.start)
     end = float("inf") if spec.end is None else float(spec.end)
