@@ -60,6 +60,9 @@ GOAL_RELATIVE = 0.15
 GOAL_H4_BITS = 0.1
 GOAL_CHORD_POINTS = 3.0
 GOAL_COPIED_RUN = 16
+REST_BEATS = 1.0  # a silence this long between two notes ends a phrase (issue 26: rests of a beat to a bar or more)
+PHRASE_WINDOW_BARS = 4  # the stretch a silent bar is looked for in (trading fours)
+GOAL_SILENCE_POINTS = 3.0  # bars with no note, and 4-bar stretches with a silent bar: within this many points
 NGRAMS = ((1, "unigram"), (2, "bigram"), (3, "trigram"))
 TOP_P = SETTING_BY_KEY["improviser.top_p"].default  # generated solos are sampled as jazzd plays by default
 
@@ -192,29 +195,69 @@ def groove_similarity(bars: Sequence[Sequence[float]], bar_length: float, seed: 
     return float(np.mean([1 - np.sum(vectors[a] != vectors[b]) / GROOVE_POSITIONS for a, b in pairs]))
 
 
+def phrasing(onsets_ends: Sequence[tuple[float, float]], bars: int, bar_length: float) -> dict:
+    """How a solo breathes: its phrases and the rests between them, and its silent bars.
+
+    Args:
+        onsets_ends: (onset, end) in beats from the solo's start per note, by onset.
+        bars: the solo's length in bars. bar_length: beats per bar.
+    Returns:
+        {"silent_bars": bars in which no note sounds, "windows": 4-bar stretches (PHRASE_WINDOW_BARS, from the
+        start), "silent_windows": those with a silent bar, "phrases": phrase lengths (beats, first onset to last
+        end, between rests of REST_BEATS or more), "rests": those rests (beats)}.
+    """
+    sounding = [False] * bars
+    for onset, end in onsets_ends:
+        first = int(math.floor(onset / bar_length + 1e-9))
+        last = int(math.ceil(max(end, onset + 1e-6) / bar_length - 1e-9)) - 1
+        for bar in range(max(0, first), min(bars - 1, last) + 1):
+            sounding[bar] = True
+    windows = [sounding[k:k + PHRASE_WINDOW_BARS] for k in range(0, bars - PHRASE_WINDOW_BARS + 1, PHRASE_WINDOW_BARS)]
+    phrases, rests = [], []
+    start = end = None
+    for onset, note_end in onsets_ends:
+        if start is None:
+            start, end = onset, note_end
+        elif onset - end >= REST_BEATS - 1e-9:
+            phrases.append(end - start)
+            rests.append(onset - end)
+            start, end = onset, note_end
+        else:
+            end = max(end, note_end)
+    if start is not None:
+        phrases.append(end - start)
+    return {"silent_bars": sounding.count(False), "windows": len(windows),
+            "silent_windows": sum(1 for w in windows if not all(w)), "phrases": phrases, "rests": rests}
+
+
 def solo_statistics(notes, bars: int, bar_length: float) -> dict:
     """Statistics of one solo.
 
     Args:
-        notes: (onset in beats from the solo's start, MIDI note number, chord, onset as played) per note.
+        notes: (onset in beats from the solo's start, MIDI note number, chord, onset as played[, end in beats])
+            per note; without an end a note is taken to end where it starts (for the phrasing figures).
         bars: the solo's length in bars. bar_length: beats per bar.
     Returns:
         {"onsets": Counter of ONSET_CLASSES, "notes_per_bar", "intervals": absolute intervals (semitones),
-        "range" (semitones), "H1", "H4", "GS", "chord_tones", "scale_tones" (counts), "notes"}.
+        "range" (semitones), "H1", "H4", "GS", "chord_tones", "scale_tones" (counts), "notes", "bars"}, and the
+        phrasing() figures.
     """
     by_bar_pitches = [[] for _ in range(bars)]
     by_bar_onsets = [[] for _ in range(bars)]
     chord_hits = scale_hits = 0
-    for onset, pitch, chord, played_at in notes:
+    for onset, pitch, chord, played_at, *_ in notes:
         bar = min(bars - 1, int(math.floor(onset / bar_length + 1e-9)))
         by_bar_pitches[bar].append(pitch)
         by_bar_onsets[bar].append(onset - bar * bar_length)
         tones, scale = mingus_tones(chord)
         chord_hits += pitch % 12 in tones
         scale_hits += pitch % 12 in scale
-    pitches = [p for _, p, _, _ in notes]
+    pitches = [n[1] for n in notes]
+    breath = phrasing(sorted((n[0], n[4] if len(n) > 4 else n[0]) for n in notes), bars, bar_length)
     return {
-        "onsets": Counter(onset_class(played) for _, _, _, played in notes),
+        **breath,
+        "bars": bars,
+        "onsets": Counter(onset_class(n[3]) for n in notes),
         "notes": len(notes),
         "notes_per_bar": len(notes) / bars,
         "intervals": [abs(b - a) for a, b in zip(pitches, pitches[1:])],
@@ -246,7 +289,36 @@ def summarize(stats: Sequence[dict]) -> dict:
         "GS": float(np.nanmean([s["GS"] for s in stats])) if stats else float("nan"),
         "chord_tones": 100.0 * sum(s["chord_tones"] for s in stats) / notes,
         "scale_tones": 100.0 * sum(s["scale_tones"] for s in stats) / notes,
+        **summarize_phrasing(stats),
     }
+
+
+def summarize_phrasing(stats: Sequence[dict]) -> dict:
+    """The phrasing figures of solos (phrasing() results with their "bars"), pooled: % of bars with no note, % of
+    4-bar stretches with a silent bar, mean phrase and rest length (beats), rests per 4 bars."""
+    bars = sum(s["bars"] for s in stats) or 1
+    phrases = [p for s in stats for p in s["phrases"]]
+    rests = [r for s in stats for r in s["rests"]]
+    return {"silent_bars": 100.0 * sum(s["silent_bars"] for s in stats) / bars,
+            "silent_windows": 100.0 * sum(s["silent_windows"] for s in stats) / (sum(s["windows"] for s in stats) or 1),
+            "phrase_beats": float(np.mean(phrases)) if phrases else float("nan"),
+            "rest_beats": float(np.mean(rests)) if rests else 0.0,
+            "rests_per_4_bars": 4.0 * len(rests) / bars}
+
+
+def real_phrasing(piece, bars: int) -> dict:
+    """The phrasing figures of a real solo over `bars` consecutive bar numbers, the bars its player left empty
+    among them (the corpus keeps only bars with notes, so its runs of consecutive bars never hold a silent one):
+    from its first bar that starts a 4-bar phrase, within its first and last bar with notes."""
+    measures = sorted(piece.measures, key=lambda m: m.number)
+    first = next((m for m in measures if (m.number - 1) % PHRASE_BARS == 0), measures[0])
+    last_number = min(first.number + bars - 1, measures[-1].number)
+    inside = [m for m in measures if first.number <= m.number <= last_number]
+    length = first.length
+    notes = [(m.offset - first.offset + n.offset - m.offset, m.offset - first.offset + n.offset - m.offset + n.duration)
+             for m in inside for n in m.notes if n.pitch is not None]
+    count = last_number - first.number + 1
+    return {**phrasing(sorted(notes), count, length), "bars": count}
 
 
 def total_variation(p: dict, q: dict) -> float:
@@ -395,7 +467,8 @@ def real_solo(measures) -> tuple[dict, int, float]:
             k = max(0, int(np.searchsorted(starts, n.offset + 1e-9, "right")) - 1)
             _, pitches, figure = m.chords[k]
             played_at = n.offset + offsets.get(n.offset, 0.0)
-            notes.append((n.offset - origin, n.pitch, chord_of(tuple(pitches), figure), played_at - m.offset))
+            notes.append((n.offset - origin, n.pitch, chord_of(tuple(pitches), figure), played_at - m.offset,
+                          n.offset + n.duration - origin))
     return solo_statistics(notes, len(measures), length), len(measures), length
 
 
@@ -418,7 +491,8 @@ def generated_solo(model, measures, seed: int, temperature: float, top_p: float,
         events.append(event)
         if event.note is not None and event.onset < end:
             played_at = feel.perform(event.note).onset
-            notes.append((event.onset, event.note.pitch, event.chord, played_at % harmony.beats_per_bar))
+            notes.append((event.onset, event.note.pitch, event.chord, played_at % harmony.beats_per_bar,
+                          min(event.note.end, end)))
     return solo_statistics(notes, len(measures), harmony.beats_per_bar), [e.value for e in events]
 
 
@@ -426,8 +500,9 @@ def solo_report(model, solos, train_runs, count: int = SOLOS, bars: int = BARS, 
                 top_p: float = TOP_P, seed: int = 0, low: int = 52, high: int = 81, timing: str = "players") -> dict:
     """Real solos and solos generated over their chords, side by side (see the module docstring)."""
     chosen = [p for p in solos if len(max(p.runs(), key=len)) >= min(bars, 8)][:count]
-    real, generated, loops, copied, values = [], [], [], 0, 0
+    real, generated, loops, copied, values, breath = [], [], [], 0, 0, []
     for i, piece in enumerate(chosen):
+        breath.append(real_phrasing(piece, bars))
         measures = first_bars(piece, bars)
         stats, _, _ = real_solo(measures)
         real.append(stats)
@@ -437,6 +512,8 @@ def solo_report(model, solos, train_runs, count: int = SOLOS, bars: int = BARS, 
         copied = max(copied, longest_copied_run(solo_values, train_runs))
         values += len(solo_values)
     real_summary, generated_summary = summarize(real), summarize(generated)
+    # the real solos' phrasing over their bars as played, silent ones included (see real_phrasing)
+    real_summary.update(summarize_phrasing(breath))
     worst_loop = max(loops, key=lambda lp: lp["length"], default={"period": 0, "length": 0, "start": None})
     timing = timing if timing == "grid" or model.timing is not None else "grid (the model has no timing)"
     return {"solos": len(chosen), "bars": bars, "temperature": temperature, "top_p": top_p, "seed": seed,
@@ -467,6 +544,10 @@ def goals(prediction: dict, solos: dict) -> dict[str, bool | None]:
         f"pitch range within {GOAL_RELATIVE:.0%}": close("range"),
         f"H4 within {GOAL_H4_BITS} bit": abs(gen["H4"] - real["H4"]) <= GOAL_H4_BITS,
         f"chord-tone share within {GOAL_CHORD_POINTS:g} points": abs(gen["chord_tones"] - real["chord_tones"]) <= GOAL_CHORD_POINTS,
+        f"bars with no note within {GOAL_SILENCE_POINTS:g} points of the real solos'":
+            abs(gen["silent_bars"] - real["silent_bars"]) <= GOAL_SILENCE_POINTS,
+        f"{PHRASE_WINDOW_BARS}-bar stretches with a silent bar within {GOAL_SILENCE_POINTS:g} points":
+            abs(gen["silent_windows"] - real["silent_windows"]) <= GOAL_SILENCE_POINTS,
         "no loop in the generated solos": solos["longest_loop"]["length"] == 0,
         f"longest run copied from the training bars <= {GOAL_COPIED_RUN}": solos["longest_copied_run"] <= GOAL_COPIED_RUN,
     }
@@ -578,7 +659,12 @@ def format_quality_report(report: dict) -> str:
     for label, key, fmt in (("notes per bar", "notes_per_bar", ".2f"), ("mean absolute interval", "mean_interval", ".2f"),
                             ("pitch range (semitones)", "range", ".1f"), ("H1 (bits)", "H1", ".2f"),
                             ("H4 (bits)", "H4", ".2f"), ("GS", "GS", ".3f"), ("chord tones % (MINGUS)", "chord_tones", ".1f"),
-                            ("scale tones % (MINGUS)", "scale_tones", ".1f")):
+                            ("scale tones % (MINGUS)", "scale_tones", ".1f"),
+                            ("bars with no note %", "silent_bars", ".1f"),
+                            (f"{PHRASE_WINDOW_BARS}-bar stretches with a silent bar %", "silent_windows", ".1f"),
+                            (f"phrase length (beats; rests >= {REST_BEATS:g})", "phrase_beats", ".1f"),
+                            ("rest length (beats)", "rest_beats", ".2f"),
+                            ("rests per 4 bars", "rests_per_4_bars", ".2f")):
         lines.append(f"{label:<38}{format(real[key], fmt):>20}{format(gen[key], fmt):>20}")
     lines.append(f"onset total variation distance: {s['onset_tvd']:.3f}")
     loop = s["longest_loop"]

@@ -75,6 +75,19 @@ def test_pitch_class_entropy_and_groove_similarity():
     assert total_variation({"a": 0.5, "b": 0.5}, {"a": 1.0, "b": 0.0}) == 0.5
 
 
+def test_phrasing_counts_phrases_rests_and_silent_bars():
+    from jazzd.pipeline.evaluate import phrasing
+
+    # bar 1: a phrase of 2.5 beats; a 1.5-beat rest; a note from beat 4 held into bar 3; bar 4 silent; a note in
+    # bar 5; bars 6-8 silent
+    notes = [(0.0, 1.0), (1.0, 2.5), (4.0, 9.0), (16.0, 16.5)]
+    p = phrasing(notes, 8, 4.0)
+    assert p["phrases"] == [2.5, 5.0, 0.5] and p["rests"] == [1.5, 7.0]
+    assert p["silent_bars"] == 4  # bars 4, 6, 7 and 8; bar 3 holds the note begun in bar 2
+    assert p["windows"] == 2 and p["silent_windows"] == 2
+    assert phrasing([(0.0, 0.5), (1.25, 2.0)], 1, 4.0)["rests"] == []  # 0.75 beat: within a phrase
+
+
 def test_statistics_of_a_solo():
     dm7 = chord_from_symbol("Dm7")
     notes = [(0.0, 62, dm7, 0.0), (0.5, 65, dm7, 0.5), (1.25, 64, dm7, 1.25), (4 + 1 / 3, 60, dm7, 1 / 3)]
