@@ -210,6 +210,36 @@ def _emit(text: str) -> None:
     os.write(1, text.encode())
 
 
+def shutdown_reporter(gone):
+    """A JACK shutdown callback for a child: sets `gone` and says "gone <reason>" on stdout."""
+    def shutdown(status, reason: str) -> None:
+        gone.set()
+        try:
+            os.write(1, f"gone {reason or status}\n".encode())
+        except OSError:
+            pass
+    return shutdown
+
+
+def connect_matching(client, port, target: str, own_is_input: bool) -> str:
+    """Connect a child's port to the one other client's MIDI port whose name matches `target` (a full name or a
+    unique case-insensitive part; jazzd.live.ports.match_port). Returns the connected port's name.
+
+    Raises:
+        PortError: if no port or several match. jack.JackError: if the connection fails (the port went).
+    """
+    from jazzd.live.ports import match_port
+
+    names = [p.name for p in client.get_ports(is_midi=True, is_output=own_is_input, is_input=not own_is_input)
+             if not p.name.startswith(f"{client.name}:")]
+    connected = match_port(names, target, "input" if own_is_input else "output")
+    if own_is_input:
+        client.connect(connected, port)
+    else:
+        client.connect(port, connected)
+    return connected
+
+
 def serve(client_name: str, port_name: str, source: str | None, frames: bool = False) -> int:
     """The child: open the port, write its messages to stdout until stdin closes. Returns the exit code."""
     try:
@@ -259,27 +289,14 @@ def serve(client_name: str, port_name: str, source: str | None, frames: bool = F
         except OSError:  # the parent is gone
             gone.set()
 
-    def shutdown(status, reason: str) -> None:
-        gone.set()
-        try:
-            os.write(1, f"gone {reason or status}\n".encode())
-        except OSError:
-            pass
-
     client.set_process_callback(process)
-    client.set_shutdown_callback(shutdown)
+    client.set_shutdown_callback(shutdown_reporter(gone))
     os.set_blocking(1, False)
     client.activate()
     connected = ""
     if source is not None:
-        from jazzd.live.ports import match_port
-
-        own = f"{client.name}:{port_name}"
-        names = [p.name for p in client.get_ports(is_midi=True, is_output=True)
-                 if not p.name.startswith(f"{client.name}:")]
         try:
-            connected = match_port(names, source, "input")
-            client.connect(connected, own)
+            connected = connect_matching(client, f"{client.name}:{port_name}", source, own_is_input=True)
         except Exception as err:  # PortError (no match), jack.JackError (the port went)
             os.set_blocking(1, True)
             _emit(f"error {err}\n")

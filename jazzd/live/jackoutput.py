@@ -205,6 +205,8 @@ def serve(client_name: str, port_name: str, latency_periods: int, target: str | 
     code."""
     import gc
 
+    from jazzd.live.jackinput import connect_matching, shutdown_reporter
+
     gc.disable()  # no collection pause in JACK's thread; the child makes little garbage
     try:
         import jack
@@ -248,25 +250,13 @@ def serve(client_name: str, port_name: str, latency_periods: int, target: str | 
         if closing.is_set() and not pending and not inbox:
             drained.set()
 
-    def shutdown(status, reason: str) -> None:
-        gone.set()
-        try:
-            os.write(1, f"gone {reason or status}\n".encode())
-        except OSError:
-            pass
-
     client.set_process_callback(process)
-    client.set_shutdown_callback(shutdown)
+    client.set_shutdown_callback(shutdown_reporter(gone))
     client.activate()
     connected = ""
     if target is not None:
-        from jazzd.live.ports import match_port
-
-        names = [p.name for p in client.get_ports(is_midi=True, is_input=True)
-                 if not p.name.startswith(f"{client.name}:")]
         try:
-            connected = match_port(names, target, "output")
-            client.connect(port, connected)
+            connected = connect_matching(client, port, target, own_is_input=False)
         except Exception as err:  # PortError (no match), jack.JackError
             _emit(f"error {err}\n")
             client.deactivate()
